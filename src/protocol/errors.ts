@@ -1,0 +1,103 @@
+/**
+ * Every failure the protocol core can report. Each has a stable `code` string
+ * and the wire consequence it maps to: a close code (RFC 6455 §7.4.1) for a
+ * connection that is open, or an HTTP status for a handshake (§4.2.2).
+ */
+
+/** Failures after the handshake, each mapped to the close code we send. */
+export const FrameFailures = {
+  // RFC 6455 §5.1: a server MUST close on an unmasked client frame.
+  UNMASKED_FRAME: 1002,
+  // RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension defines them.
+  RESERVED_BITS: 1002,
+  // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved.
+  RESERVED_OPCODE: 1002,
+  // RFC 6455 §5.5: control frames MUST NOT be fragmented.
+  FRAGMENTED_CONTROL_FRAME: 1002,
+  // RFC 6455 §5.5: control frames MUST have a payload of 125 bytes or less.
+  CONTROL_FRAME_TOO_LONG: 1002,
+  // RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0.
+  LENGTH_OUT_OF_RANGE: 1002,
+  // RFC 6455 §5.2: the minimal number of bytes MUST be used to encode the length.
+  NON_MINIMAL_LENGTH: 1002,
+  // RFC 6455 §5.4: a continuation frame with no message to continue.
+  UNEXPECTED_CONTINUATION: 1002,
+  // RFC 6455 §5.4: fragments of one message MUST NOT be interleaved with another.
+  EXPECTED_CONTINUATION: 1002,
+  // RFC 6455 §5.5.1: a close body of 1 byte cannot hold a status code.
+  INVALID_CLOSE_PAYLOAD: 1002,
+  // RFC 6455 §7.4: a status code that is reserved or not defined.
+  INVALID_CLOSE_CODE: 1002,
+  // RFC 7692 §6: RSV1 only on the first frame of a compressed data message.
+  UNEXPECTED_COMPRESSION_BIT: 1002,
+  // RFC 6455 §8.1: text payloads and close reasons MUST be valid UTF-8.
+  INVALID_UTF8: 1007,
+  // RFC 7692 §6.2: the compressed payload could not be inflated.
+  INVALID_COMPRESSED_DATA: 1007,
+  // RFC 6455 §10.4: a cap on fragments per message (policy).
+  TOO_MANY_FRAGMENTS: 1008,
+  // RFC 6455 §10.4: a frame or message over the configured maximum.
+  MESSAGE_TOO_BIG: 1009,
+} as const;
+
+export type FrameFailureCode = keyof typeof FrameFailures;
+
+/** A protocol violation by the peer: the connection is failed (RFC 6455 §7.1.7). */
+export class ProtocolError extends Error {
+  readonly code: FrameFailureCode;
+  readonly closeCode: number;
+
+  constructor(code: FrameFailureCode, message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.closeCode = FrameFailures[code];
+  }
+}
+
+/** Failures of the opening handshake, each mapped to the HTTP status we answer with. */
+export const HandshakeFailures = {
+  // RFC 9112 §3: a request line or header line that does not parse.
+  MALFORMED_REQUEST: 400,
+  // RFC 6455 §4.2.1 item 1: the method MUST be GET.
+  METHOD_NOT_ALLOWED: 405,
+  // RFC 6455 §4.2.1 item 1: HTTP/1.1 or higher.
+  HTTP_VERSION_NOT_SUPPORTED: 505,
+  // RFC 6455 §4.2.1 item 2: a Host header field.
+  MISSING_HOST: 400,
+  // RFC 6455 §4.2.1 item 3: Upgrade containing "websocket".
+  UPGRADE_REQUIRED: 426,
+  // RFC 6455 §4.2.1 item 4: Connection containing the token "Upgrade".
+  INVALID_CONNECTION_HEADER: 400,
+  // RFC 6455 §4.2.1 item 5: one Sec-WebSocket-Key, base64 of 16 bytes.
+  INVALID_KEY: 400,
+  // RFC 6455 §4.2.2: a version we do not speak gets 426 and the versions we do.
+  UNSUPPORTED_VERSION: 426,
+  // RFC 6455 §4.1 item 9 / §11.3.4: Sec-WebSocket-Protocol is a list of tokens.
+  INVALID_PROTOCOL_HEADER: 400,
+  // RFC 6455 §10.2: the server may refuse origins it does not accept.
+  FORBIDDEN_ORIGIN: 403,
+  // RFC 6455 §4.2.1: the resource name is not served here.
+  NOT_FOUND: 404,
+  // RFC 9110 §15.5.15: our cap on the request line.
+  REQUEST_LINE_TOO_LONG: 414,
+  // RFC 6585 §5: our caps on header count and header bytes.
+  HEADERS_TOO_LARGE: 431,
+} as const;
+
+export type HandshakeFailureCode = keyof typeof HandshakeFailures;
+
+/** A rejected opening handshake: answer with `status` and `headers`, then close. */
+export class HandshakeError extends Error {
+  readonly code: HandshakeFailureCode;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: HandshakeFailureCode, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'HandshakeError';
+    this.code = code;
+    this.status = HandshakeFailures[code];
+    this.headers = headers;
+  }
+}

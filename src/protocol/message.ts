@@ -1,0 +1,126 @@
+/**
+ * RFC 6455 §5.4 and §5.5: message assembly. Reassembles fragmented data
+ * messages, lets control frames interleave, enforces the message size and
+ * fragment caps from the frame header, and validates text as it arrives.
+ */
+import { ProtocolError } from './errors.js';
+import { type FrameSink, Opcode, isControlOpcode } from './frame.js';
+import { Utf8Validator, isValidUtf8 } from './utf8.js';
+
+/** 16 MiB: Autobahn cases 9.1.6 and 9.2.6 send messages of exactly this size. */
+export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
+/** 2^17: room for Autobahn 9.3.1 and 9.4.1 (65,536 fragments), refuses endless floods. */
+export const DEFAULT_MAX_FRAGMENTS = 131_072;
+
+export interface MessageLimits {
+  /** Largest message payload in bytes; larger fails with 1009 (RFC 6455 §10.4). */
+  maxPayload?: number;
+  /** Most frames in one data message; more fails with 1008. */
+  maxFragments?: number;
+}
+
+export interface MessageHandler {
+  onMessage(data: Buffer, isBinary: boolean): void;
+  /** A complete control frame: close, ping or pong. */
+  onControl(opcode: number, payload: Buffer): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function join(pieces: Buffer[], length: number): Buffer {
+  return pieces.length === 1 ? pieces[0] : pieces.length === 0 ? EMPTY : Buffer.concat(pieces, length);
+}
+
+export class MessageAssembler implements FrameSink {
+  readonly maxPayload: number;
+  readonly maxFragments: number;
+
+  // The data message being assembled: opcode 0 means none.
+  private messageOpcode = 0;
+  private fragments = 0;
+  private messageLength = 0;
+  private pieces: Buffer[] = [];
+  private readonly utf8 = new Utf8Validator();
+  // The frame being received.
+  private frameOpcode = 0;
+  private frameFin = false;
+  private frameLength = 0;
+  private controlPieces: Buffer[] = [];
+
+  constructor(
+    private readonly handler: MessageHandler,
+    limits: MessageLimits = {},
+  ) {
+    this.maxPayload = limits.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.maxFragments = limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+  }
+
+  onFrameHeader(fin: boolean, _rsv: number, opcode: number, length: number): void {
+    this.frameOpcode = opcode;
+    this.frameFin = fin;
+    this.frameLength = length;
+    if (isControlOpcode(opcode)) return;
+    if (opcode === Opcode.CONTINUATION) {
+      // RFC 6455 §5.4: a continuation needs a message to continue.
+      if (this.messageOpcode === 0) {
+        throw new ProtocolError('UNEXPECTED_CONTINUATION', 'continuation frame with no message to continue');
+      }
+    } else {
+      // RFC 6455 §5.4: a new message may not start before the last one's FIN.
+      if (this.messageOpcode !== 0) {
+        throw new ProtocolError('EXPECTED_CONTINUATION', 'new data frame before the previous message ended');
+      }
+      this.messageOpcode = opcode;
+    }
+    if (++this.fragments > this.maxFragments) {
+      throw new ProtocolError('TOO_MANY_FRAGMENTS', `message has more than ${this.maxFragments} fragments`);
+    }
+    // RFC 6455 §10.4: decided from the header, before the payload arrives.
+    if (this.messageLength + length > this.maxPayload) {
+      throw new ProtocolError('MESSAGE_TOO_BIG', `message exceeds ${this.maxPayload} bytes`);
+    }
+    this.messageLength += length;
+  }
+
+  onFramePayload(data: Buffer): void {
+    if (isControlOpcode(this.frameOpcode)) {
+      this.controlPieces.push(data);
+      return;
+    }
+    if (this.messageOpcode === Opcode.TEXT) {
+      // RFC 6455 §8.1: fail as soon as the bytes cannot be UTF-8. A whole
+      // unfragmented message takes the native check; anything split, the DFA.
+      const whole = this.fragments === 1 && this.frameFin && data.length === this.frameLength;
+      if (whole ? !isValidUtf8(data) : this.utf8.write(data) !== -1) {
+        throw new ProtocolError('INVALID_UTF8', 'text message is not valid UTF-8');
+      }
+    }
+    this.pieces.push(data);
+  }
+
+  onFrameEnd(): void {
+    const opcode = this.frameOpcode;
+    if (isControlOpcode(opcode)) {
+      const payload = join(this.controlPieces, this.frameLength);
+      this.controlPieces = [];
+      this.handler.onControl(opcode, payload);
+      return;
+    }
+    if (!this.frameFin) return;
+    const isBinary = this.messageOpcode === Opcode.BINARY;
+    if (!isBinary) {
+      // RFC 6455 §8.1: a message may not end inside a code point. (A payload
+      // checked whole never reached the DFA, which is then still complete.)
+      if (!this.utf8.complete) {
+        throw new ProtocolError('INVALID_UTF8', 'text message ends inside a UTF-8 sequence');
+      }
+      this.utf8.reset();
+    }
+    const data = join(this.pieces, this.messageLength);
+    this.pieces = [];
+    this.messageOpcode = 0;
+    this.fragments = 0;
+    this.messageLength = 0;
+    this.handler.onMessage(data, isBinary);
+  }
+}
