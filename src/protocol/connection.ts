@@ -110,10 +110,11 @@ export class Connection implements MessageHandler {
   private onClose(body: CloseBody): void {
     this.peerClose = body;
     if (this.state === 'OPEN') {
-      // RFC 6455 §5.5.1: reply with a close frame, echoing the status code.
+      // RFC 6455 §5.5.1: reply with a close frame, echoing the status code
+      // (and the reason, which is already known to fit and be valid UTF-8).
       const code = body.code === NO_STATUS_RECEIVED ? undefined : body.code;
-      this.handler.write(encodeFrame(Opcode.CLOSE, encodeClosePayload(code)));
-      this.sentClose = { code: body.code, reason: '' };
+      this.handler.write(encodeFrame(Opcode.CLOSE, encodeClosePayload(code, body.reason)));
+      this.sentClose = body;
     }
     // RFC 6455 §1.4, §5.5.1: nothing is processed after the peer's close.
     this.state = 'CLOSED';

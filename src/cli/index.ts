@@ -1,0 +1,62 @@
+/** The `strictws` command line. */
+import { parseArgs } from 'node:util';
+import { UsageError, bytes, commonFlags, level, parse, path, port } from './args.js';
+import { createLogger } from './log.js';
+import { serve } from './serve.js';
+
+const USAGE = `Usage: strictws <command> [options]
+
+Commands:
+  echo     a strict RFC 6455 echo server: text comes back as text, binary as binary
+
+Options:
+  -p, --port <n>          port to listen on (default 9001; 0 picks a free one)
+  -H, --host <addr>       address to listen on (default 127.0.0.1)
+      --path <path>       serve WebSocket only on this path (default: any)
+      --max-payload <n>   largest message in bytes, e.g. 1048576, 64k, 16MiB (default 16MiB)
+  -l, --log-level <lvl>   silent, error, warn, info or debug (default info)
+  -h, --help              show this help
+`;
+
+async function echo(argv: string[]): Promise<void> {
+  const flags = parse(() => parseArgs({ args: argv, options: commonFlags, strict: true })).values;
+  if (flags.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const log = createLogger(level(flags['log-level']));
+  await serve(
+    'echo',
+    {
+      port: port(flags.port),
+      host: flags.host,
+      path: path(flags.path),
+      maxPayload: flags['max-payload'] === undefined ? undefined : bytes('max-payload', flags['max-payload']),
+    },
+    log,
+    (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })),
+  );
+}
+
+const commands: Record<string, (argv: string[]) => Promise<void>> = { echo };
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}"`);
+    await command(rest);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`strictws: ${error.message}\nRun "strictws --help" for usage.\n`);
+      return 2;
+    }
+    process.stderr.write(`strictws: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

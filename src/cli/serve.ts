@@ -1,0 +1,46 @@
+/** Running a WebSocketServer from the command line: logging and graceful shutdown. */
+import type { AddressInfo } from 'node:net';
+import { ProtocolError } from '../protocol/index.js';
+import { type ServerOptions, WebSocketServer } from '../server/index.js';
+import type { WebSocket } from '../server/index.js';
+import type { Logger } from './log.js';
+
+let nextId = 1;
+
+/** Start a server, log one line per connection event, and stop cleanly on SIGINT/SIGTERM. */
+export function serve(
+  name: string,
+  options: ServerOptions,
+  log: Logger,
+  onConnection: (ws: WebSocket, id: number) => void,
+): Promise<WebSocketServer> {
+  return new Promise((resolve, reject) => {
+    const wss = new WebSocketServer(options);
+    wss.once('error', reject);
+    wss.on('listening', () => {
+      wss.off('error', reject);
+      wss.on('error', (error: Error) => log.error(`server error: ${error.message}`));
+      const { address, port } = wss.address() as AddressInfo;
+      const host = address.includes(':') ? `[${address}]` : address;
+      process.stdout.write(`strictws ${name} listening on ws://${host}:${port}${options.path ?? '/'}\n`);
+      resolve(wss);
+    });
+    wss.on('handshakeError', (error: Error) => log.debug(`handshake refused: ${error.message}`));
+    wss.on('connection', (ws: WebSocket) => {
+      const id = nextId++;
+      log.info(`#${id} open from ${ws.remoteAddress}`);
+      ws.on('error', (error: Error & { code?: string }) => {
+        const level = error instanceof ProtocolError ? 'warn' : 'info';
+        log[level](`#${id} error ${error.code}: ${error.message}`);
+      });
+      ws.on('close', (code: number, reason: string) => log.info(`#${id} closed ${code}${reason ? ` ${reason}` : ''}`));
+      onConnection(ws, id);
+    });
+    const stop = (signal: string) => {
+      log.info(`${signal}: closing ${wss.clients.size} connection(s)`);
+      wss.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,321 @@
+/**
+ * WebSocketServer: accepts connections on its own port or on an existing
+ * http(s).Server, runs the opening handshake (RFC 6455 §4.2) and hands out
+ * WebSocket objects. Shaped like `ws`'s WebSocketServer.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { type AddressInfo, type Server as NetServer, type Socket, createServer } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_PAYLOAD,
+  HandshakeError,
+  RequestReader,
+  type RequestLimits,
+  type UpgradeRequest,
+  buildAcceptResponse,
+  buildErrorResponse,
+  rejectResponse,
+  selectProtocol,
+  validateUpgrade,
+} from '../protocol/index.js';
+import { WebSocketError } from './errors.js';
+import { fromIncomingMessage, toIncomingMessage } from './request.js';
+import { type SocketOptions, WebSocket } from './websocket.js';
+
+/** What `authenticate` may answer: accept (true or nothing), 401 (false), or a status of its own. */
+export type AuthResult = boolean | void | { status: number; body?: string; headers?: Record<string, string> };
+
+export interface HeartbeatOptions {
+  /** How often every client is pinged (ms). */
+  interval: number;
+  /** How long a client has to show life after a ping before it is terminated (ms). */
+  timeout: number;
+}
+
+export interface ServerOptions extends RequestLimits {
+  /** Listen on this port (standalone server). */
+  port?: number;
+  host?: string;
+  backlog?: number;
+  /** Attach to an existing http(s) server through its 'upgrade' event. */
+  server?: HttpServer | HttpsServer;
+  /** Neither listen nor attach: the caller drives `handleUpgrade`. */
+  noServer?: boolean;
+  /** Only this path is a WebSocket endpoint. */
+  path?: string;
+  /** Largest message in bytes (default 16 MiB); more closes with 1009. */
+  maxPayload?: number;
+  /** Most frames in one message (default 131,072); more closes with 1008. */
+  maxFragments?: number;
+  /** Pick one of the offered subprotocols, or none. */
+  handleProtocols?: (offered: readonly string[], request: IncomingMessage) => string | false | null | undefined;
+  /** Decide whether to accept a client; may be async. */
+  authenticate?: (request: IncomingMessage) => AuthResult | Promise<AuthResult>;
+  /** Allowed Origin values (browsers always send one); others get 403. */
+  origins?: readonly string[];
+  /** The whole opening handshake must finish within this (ms, default 10 s). */
+  handshakeTimeout?: number;
+  /** How long to wait for a closing handshake before destroying the socket (ms, default 10 s). */
+  closeTimeout?: number;
+  /** Ping clients and terminate the silent ones (default 30 s / 30 s); false turns it off. */
+  heartbeat?: HeartbeatOptions | false;
+  /** Queued bytes above which send() returns false and reading pauses (default 1 MiB). */
+  highWaterMark?: number;
+  /** Queued bytes past which a client is closed with 1008 (default 64 MiB). */
+  maxBufferedAmount?: number;
+  /** Keep the `clients` set (default true). */
+  clientTracking?: boolean;
+}
+
+export const DEFAULTS = {
+  maxPayload: DEFAULT_MAX_PAYLOAD,
+  maxFragments: DEFAULT_MAX_FRAGMENTS,
+  handshakeTimeout: 10_000,
+  closeTimeout: 10_000,
+  heartbeat: { interval: 30_000, timeout: 30_000 },
+  highWaterMark: 1024 * 1024,
+  maxBufferedAmount: 64 * 1024 * 1024,
+} as const;
+
+/** RFC 6455 §7.4.1: 1001, the endpoint is going away. */
+const GOING_AWAY = 1001;
+
+type UpgradeCallback = (ws: WebSocket, request: IncomingMessage) => void;
+
+export class WebSocketServer extends EventEmitter {
+  readonly clients = new Set<WebSocket>();
+  readonly options: ServerOptions;
+
+  private readonly socketOptions: SocketOptions;
+  private readonly netServer: NetServer | undefined;
+  private readonly attached: HttpServer | HttpsServer | undefined;
+  private readonly handshaking = new Set<Socket>();
+  private readonly heartbeatTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true];
+    if (modes.filter(Boolean).length !== 1) {
+      throw new TypeError('exactly one of "port", "server" or "noServer" must be given');
+    }
+    this.options = options;
+    this.socketOptions = {
+      maxPayload: options.maxPayload ?? DEFAULTS.maxPayload,
+      maxFragments: options.maxFragments ?? DEFAULTS.maxFragments,
+      highWaterMark: options.highWaterMark ?? DEFAULTS.highWaterMark,
+      maxBufferedAmount: options.maxBufferedAmount ?? DEFAULTS.maxBufferedAmount,
+      closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
+    };
+    if (options.server) {
+      this.attached = options.server;
+      this.attached.on('upgrade', this.onUpgradeEvent);
+    } else if (options.port !== undefined) {
+      this.netServer = createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
+      this.netServer.on('listening', () => this.emit('listening'));
+      this.netServer.on('error', (error) => this.emit('error', error));
+      if (callback) this.once('listening', callback);
+      this.netServer.listen(options.port, options.host, options.backlog);
+    }
+    const heartbeat = options.heartbeat ?? DEFAULTS.heartbeat;
+    if (heartbeat) {
+      this.heartbeatTimer = setInterval(() => this.heartbeat(heartbeat.timeout), heartbeat.interval);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  /** The address of the standalone server, as net.Server#address() gives it. */
+  address(): AddressInfo | string | null {
+    return this.netServer?.address() ?? this.attached?.address() ?? null;
+  }
+
+  /**
+   * Complete (or refuse) the opening handshake of a request that node:http
+   * parsed, as `ws` does for frameworks. `callback` gets the new WebSocket.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback): void {
+    this.upgrade(request, socket as Socket, head, callback);
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, send 1001 to every client, wait for
+   * their closing handshakes up to `closeTimeout`, then destroy what remains.
+   */
+  close(callback?: (error?: Error) => void): Promise<void> {
+    this.closing ??= this.shutdown();
+    if (callback) this.closing.then(() => callback(), callback);
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.attached?.off('upgrade', this.onUpgradeEvent);
+    const listening = this.netServer?.listening
+      ? new Promise<void>((resolve) => this.netServer!.close(() => resolve()))
+      : undefined;
+    for (const socket of this.handshaking) socket.destroy();
+    const closed = [...this.clients].map(
+      (ws) => new Promise<void>((resolve) => {
+        if (ws.readyState === WebSocket.CLOSED) return resolve();
+        ws.once('close', () => resolve());
+        // close() destroys the socket if the handshake is not done in closeTimeout.
+        ws.close(GOING_AWAY, 'server shutting down');
+      }),
+    );
+    await Promise.all(closed);
+    await listening;
+    this.emit('close');
+  }
+
+  private readonly onUpgradeEvent = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = this.options.path;
+    // Another listener may serve other paths on the same server.
+    if (path !== undefined && request.url?.split('?')[0] !== path && this.attached!.listenerCount('upgrade') > 1) {
+      return;
+    }
+    this.upgrade(request, socket as Socket, head, (ws, req) => this.emit('connection', ws, req));
+  };
+
+  /** A raw TCP connection to the standalone server: read the request with our own reader. */
+  private acceptSocket(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.handshaking.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => this.handshaking.delete(socket));
+    const timer = setTimeout(() => {
+      this.reject(socket, new HandshakeError('MALFORMED_REQUEST', 'handshake timed out'), 408);
+    }, this.options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    const reader = new RequestReader(this.options);
+    const onData = (chunk: Buffer): void => {
+      let request;
+      try {
+        request = reader.push(chunk);
+      } catch (error) {
+        if (!(error instanceof HandshakeError)) throw error;
+        socket.off('data', onData);
+        this.reject(socket, error);
+        return;
+      }
+      if (!request) return;
+      socket.off('data', onData);
+      socket.pause();
+      this.upgrade(toIncomingMessage(request, socket), socket, reader.rest, (ws, req) => {
+        clearTimeout(timer);
+        this.emit('connection', ws, req);
+      });
+    };
+    socket.on('data', onData);
+  }
+
+  private upgrade(request: IncomingMessage, socket: Socket, head: Buffer, callback: UpgradeCallback): void {
+    let upgrade: UpgradeRequest;
+    try {
+      upgrade = validateUpgrade(fromIncomingMessage(request), {
+        path: this.options.path,
+        origins: this.options.origins,
+      });
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      this.reject(socket, error);
+      return;
+    }
+    const authenticate = this.options.authenticate;
+    if (!authenticate) {
+      this.accept(request, socket, head, upgrade, callback);
+      return;
+    }
+    Promise.resolve()
+      .then(() => authenticate(request))
+      .then(
+        (result) => {
+          if (result === true || result === undefined) {
+            this.accept(request, socket, head, upgrade, callback);
+          } else if (result === false) {
+            this.refuse(socket, 401, undefined, {});
+          } else {
+            this.refuse(socket, result.status, result.body, result.headers ?? {});
+          }
+        },
+        (error: unknown) => {
+          this.emit('handshakeError', error, request);
+          this.refuse(socket, 500, undefined, {});
+        },
+      );
+  }
+
+  private accept(
+    request: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    upgrade: UpgradeRequest,
+    callback: UpgradeCallback,
+  ): void {
+    if (socket.destroyed || this.closing) {
+      socket.destroy();
+      return;
+    }
+    let protocol: string | undefined;
+    try {
+      const handleProtocols = this.options.handleProtocols;
+      protocol = selectProtocol(upgrade.protocols, handleProtocols && ((offered) => handleProtocols(offered, request)));
+    } catch (error) {
+      this.emit('handshakeError', error, request);
+      this.refuse(socket, 500, undefined, {});
+      return;
+    }
+    this.handshaking.delete(socket);
+    socket.write(buildAcceptResponse({ key: upgrade.key, protocol }));
+    const ws = new WebSocket(socket, this.socketOptions, protocol);
+    if (this.options.clientTracking !== false) {
+      this.clients.add(ws);
+      ws.once('close', () => this.clients.delete(ws));
+    }
+    callback(ws, request);
+    ws.receiveHead(head);
+    socket.resume();
+  }
+
+  private reject(socket: Socket, error: HandshakeError, status = error.status): void {
+    this.emit('handshakeError', error);
+    this.send(socket, status === error.status ? rejectResponse(error) : buildErrorResponse(status, error.message));
+  }
+
+  private refuse(socket: Socket, status: number, body: string | undefined, headers: Record<string, string>): void {
+    let response: Buffer;
+    try {
+      response = buildErrorResponse(status, body, headers);
+    } catch (error) {
+      this.emit('handshakeError', error);
+      response = buildErrorResponse(500);
+    }
+    this.send(socket, response);
+  }
+
+  /** Answer and close. Keep reading what the client still sends, so no RST eats the answer. */
+  private send(socket: Socket, response: Buffer): void {
+    if (socket.destroyed) return;
+    socket.end(response);
+    socket.resume();
+    setTimeout(() => socket.destroy(), this.socketOptions.closeTimeout).unref();
+  }
+
+  private heartbeat(timeout: number): void {
+    for (const ws of this.clients) {
+      ws.isAlive = false;
+      ws.ping();
+    }
+    setTimeout(() => {
+      for (const ws of this.clients) {
+        if (!ws.isAlive && ws.readyState === WebSocket.OPEN) ws.abort(new WebSocketError('HEARTBEAT_TIMEOUT'));
+      }
+    }, timeout).unref();
+  }
+}
