@@ -94,6 +94,8 @@ export class WebSocketServer extends EventEmitter {
   private readonly attached: HttpServer | HttpsServer | undefined;
   private readonly handshaking = new Set<Socket>();
   private readonly heartbeatTimer: NodeJS.Timeout | undefined;
+  /** A heartbeat round has pinged and awaits its check. */
+  private heartbeatPending = false;
   private closing: Promise<void> | undefined;
 
   constructor(options: ServerOptions, callback?: () => void) {
@@ -153,8 +155,15 @@ export class WebSocketServer extends EventEmitter {
   private async shutdown(): Promise<void> {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.attached?.off('upgrade', this.onUpgradeEvent);
-    const listening = this.netServer?.listening
-      ? new Promise<void>((resolve) => this.netServer!.close(() => resolve()))
+    const net = this.netServer;
+    const listening = net
+      ? new Promise<void>((resolve) => {
+          const stop = () => net.close(() => resolve());
+          if (net.listening) return stop();
+          // close() before 'listening': stop once it listens, or not at all if it fails to.
+          net.once('listening', stop);
+          net.once('error', () => resolve());
+        })
       : undefined;
     for (const socket of this.handshaking) socket.destroy();
     const closed = [...this.clients].map(
@@ -189,6 +198,8 @@ export class WebSocketServer extends EventEmitter {
     socket.on('error', () => socket.destroy());
     socket.once('close', () => this.handshaking.delete(socket));
     const timer = setTimeout(() => {
+      // Whatever the client sends after this is not read as a request.
+      socket.off('data', onData);
       this.reject(socket, new HandshakeError('MALFORMED_REQUEST', 'handshake timed out'), 408);
     }, this.options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
     timer.unref();
@@ -216,6 +227,9 @@ export class WebSocketServer extends EventEmitter {
   }
 
   private upgrade(request: IncomingMessage, socket: Socket, head: Buffer, callback: UpgradeCallback): void {
+    // node:http drops its 'error' listener before 'upgrade': until a WebSocket
+    // owns the socket, a reset (say, during an async authenticate) must not crash.
+    socket.on('error', destroyOnError);
     let upgrade: UpgradeRequest;
     try {
       upgrade = validateUpgrade(fromIncomingMessage(request), {
@@ -258,7 +272,8 @@ export class WebSocketServer extends EventEmitter {
     upgrade: UpgradeRequest,
     callback: UpgradeCallback,
   ): void {
-    if (socket.destroyed || this.closing) {
+    // Gone, refused meanwhile (a handshake timeout answers 408 and ends), or shutting down.
+    if (socket.destroyed || socket.writableEnded || this.closing) {
       socket.destroy();
       return;
     }
@@ -272,6 +287,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.handshaking.delete(socket);
+    socket.off('error', destroyOnError);
     socket.write(buildAcceptResponse({ key: upgrade.key, protocol }));
     const ws = new WebSocket(socket, this.socketOptions, protocol);
     if (this.options.clientTracking !== false) {
@@ -301,21 +317,30 @@ export class WebSocketServer extends EventEmitter {
 
   /** Answer and close. Keep reading what the client still sends, so no RST eats the answer. */
   private send(socket: Socket, response: Buffer): void {
-    if (socket.destroyed) return;
+    if (socket.destroyed || socket.writableEnded) return;
     socket.end(response);
     socket.resume();
     setTimeout(() => socket.destroy(), this.socketOptions.closeTimeout).unref();
   }
 
   private heartbeat(timeout: number): void {
+    // One round at a time: with timeout > interval, a later round's ping would
+    // reset isAlive just before this round's check and drop live clients.
+    if (this.heartbeatPending) return;
+    this.heartbeatPending = true;
     for (const ws of this.clients) {
       ws.isAlive = false;
       ws.ping();
     }
     setTimeout(() => {
+      this.heartbeatPending = false;
       for (const ws of this.clients) {
         if (!ws.isAlive && ws.readyState === WebSocket.OPEN) ws.abort(new WebSocketError('HEARTBEAT_TIMEOUT'));
       }
     }, timeout).unref();
   }
+}
+
+function destroyOnError(this: Socket): void {
+  this.destroy();
 }

@@ -60,6 +60,8 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
   private failure: ProtocolError | WebSocketError | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private transportClosed = false;
+  /** send() returned false or reading paused: a 'drain' is owed. */
+  private drainOwed = false;
 
   constructor(
     private readonly socket: Socket,
@@ -187,11 +189,15 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
     this.connection.receive(chunk);
     socket.uncork();
     // Receive-side backpressure: stop reading a peer we cannot answer.
-    if (socket.writableLength > this.options.highWaterMark && !socket.destroyed) socket.pause();
+    if (socket.writableLength > this.options.highWaterMark && !socket.destroyed) {
+      socket.pause();
+      this.expectDrain();
+    }
   }
 
   /** @internal */
   handleDrain(): void {
+    this.drainOwed = false;
     if (this.socket.isPaused()) this.socket.resume();
     this.emit('drain');
   }
@@ -224,7 +230,32 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
       this.closeTransport();
       return false;
     }
-    return queued < this.options.highWaterMark;
+    if (queued < this.options.highWaterMark) return true;
+    this.expectDrain();
+    return false;
+  }
+
+  /**
+   * Make sure the owed 'drain' comes. The socket emits its own only once its
+   * queue has passed the socket's high-water mark (16 KiB), which a smaller
+   * `highWaterMark` may never reach: then an empty write's callback tells us
+   * when everything queued before it has gone.
+   */
+  private expectDrain(): void {
+    if (this.drainOwed) return;
+    this.drainOwed = true;
+    this.watchQueue();
+  }
+
+  private watchQueue(): void {
+    const socket = this.socket;
+    // A socket that needs a drain emits 'drain'; an ended one takes no writes.
+    if (socket.writableNeedDrain || socket.writableEnded || socket.destroyed) return;
+    socket.write(EMPTY, (error) => {
+      if (error || !this.drainOwed) return;
+      if (socket.writableLength < this.options.highWaterMark) this.handleDrain();
+      else this.watchQueue();
+    });
   }
 
   private fail(error: ProtocolError | WebSocketError): void {
