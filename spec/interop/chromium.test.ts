@@ -5,22 +5,12 @@
  * JSON cross between the page and Node.
  */
 import { fileURLToPath } from 'node:url';
-import { type Browser, type Page, chromium } from 'playwright-core';
-import { CHROMIUM, peers } from '../support/peers.js';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
+import { peers } from '../support/peers.js';
 import { type InteropClient, type Session, type WireMessage, describeInterop, fromWire, toWire } from './cases.js';
 
 const BROWSER_CLIENT = fileURLToPath(new URL('./browser_client.js', import.meta.url));
-
-const LAUNCH_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** Call window.interop[op](args) in the page. The call is a string: nothing of ours is compiled into the page. */
 function call<T>(page: Page, op: string, args: object): Promise<T> {
@@ -28,7 +18,7 @@ function call<T>(page: Page, op: string, args: object): Promise<T> {
 }
 
 async function create({ pageUrl }: { pageUrl: string }): Promise<InteropClient> {
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  const browser: Browser = await launchChromium();
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(pageUrl);

@@ -1,5 +1,7 @@
 /** The `strictws` command line. */
 import { parseArgs } from 'node:util';
+import { echoPage, pageHandler } from '../apps/index.js';
+import { chat, vote } from './apps.js';
 import { UsageError, bytes, commonFlags, level, parse, path, port } from './args.js';
 import { createLogger } from './log.js';
 import { serve } from './serve.js';
@@ -8,6 +10,9 @@ const USAGE = `Usage: strictws <command> [options]
 
 Commands:
   echo     a strict RFC 6455 echo server: text comes back as text, binary as binary
+  chat     a chat room with recent history, joins and leaves announced
+  vote     a live vote board: options with counts every client sees change
+  Each also serves a page to try it in a browser on GET / (docs/apps.md).
 
 Options:
   -p, --port <n>          port to listen on (default 9001; 0 picks a free one)
@@ -16,6 +21,12 @@ Options:
       --max-payload <n>   largest message in bytes, e.g. 1048576, 64k, 16MiB (default 16MiB)
   -l, --log-level <lvl>   silent, error, warn, info or debug (default info)
   -h, --help              show this help
+
+Options of chat and vote:
+      --redis <url>       share the room between processes through Redis, e.g. redis://127.0.0.1:6379
+      --history <n>       chat: messages a joining user gets first (default 100, at most 1000)
+      --options <list>    vote: the options, comma-separated (default "yes,no,maybe")
+  (chat and vote default to --max-payload 64k)
 `;
 
 async function echo(argv: string[]): Promise<void> {
@@ -25,20 +36,26 @@ async function echo(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger(level(flags['log-level']));
+  const wsPath = path(flags.path);
   await serve(
     'echo',
     {
       port: port(flags.port),
       host: flags.host,
-      path: path(flags.path),
+      path: wsPath,
       maxPayload: flags['max-payload'] === undefined ? undefined : bytes('max-payload', flags['max-payload']),
+      handleRequest: pageHandler(echoPage(wsPath)),
     },
     log,
     (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })),
   );
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { echo };
+const commands: Record<string, (argv: string[]) => Promise<void>> = {
+  echo,
+  chat: (argv) => chat(argv, USAGE),
+  vote: (argv) => vote(argv, USAGE),
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -5,14 +5,22 @@ import { type ServerOptions, WebSocketServer } from '../server/index.js';
 import type { WebSocket } from '../server/index.js';
 import type { Logger } from './log.js';
 
+export interface ServeExtras {
+  /** Runs on SIGINT/SIGTERM once every client is closed, before the process exits. */
+  shutdown?: () => Promise<void>;
+}
+
 let nextId = 1;
 
-/** Start a server, log one line per connection event, and stop cleanly on SIGINT/SIGTERM. */
+/**
+ * Start a server, log one line per connection event, and stop cleanly on SIGINT/SIGTERM.
+ */
 export function serve(
   name: string,
   options: ServerOptions,
   log: Logger,
   onConnection: (ws: WebSocket, id: number) => void,
+  extras: ServeExtras = {},
 ): Promise<WebSocketServer> {
   return new Promise((resolve, reject) => {
     const wss = new WebSocketServer(options);
@@ -23,6 +31,7 @@ export function serve(
       const { address, port } = wss.address() as AddressInfo;
       const host = address.includes(':') ? `[${address}]` : address;
       process.stdout.write(`strictws ${name} listening on ws://${host}:${port}${options.path ?? '/'}\n`);
+      if (options.handleRequest) log.info(`page at http://${host}:${port}/`);
       resolve(wss);
     });
     wss.on('handshakeError', (error: Error) => log.debug(`handshake refused: ${error.message}`));
@@ -38,7 +47,10 @@ export function serve(
     });
     const stop = (signal: string) => {
       log.info(`${signal}: closing ${wss.clients.size} connection(s)`);
-      wss.close().then(() => process.exit(0));
+      wss
+        .close()
+        .then(() => extras.shutdown?.())
+        .then(() => process.exit(0));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -65,7 +65,8 @@ export class RequestReader {
   push(chunk: Buffer): HttpRequest | undefined {
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     const data = this.buffered;
-    for (let i = Math.max(this.scanned, this.lineStart + 1); i < data.length; i++) {
+    // From lineStart, not past it: a bare LF that starts a chunk is still caught.
+    for (let i = Math.max(this.scanned, this.lineStart); i < data.length; i++) {
       if (data[i] !== 0x0a) continue;
       if (data[i - 1] !== 0x0d) throw new HandshakeError('MALFORMED_REQUEST', 'line not ended by CRLF');
       const line = data.toString('latin1', this.lineStart, i - 1);
@@ -179,9 +180,11 @@ export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}
   if (host === undefined) throw new HandshakeError('MISSING_HOST', 'exactly one Host header is required');
   // RFC 6455 §4.2.1 item 3.
   if (!hasToken(headers.get('upgrade'), 'websocket')) {
+    // RFC 9110 §15.5.22 and §7.8: a 426 names the protocol in Upgrade and
+    // lists "upgrade" in Connection; "close" because we close after it.
     throw new HandshakeError('UPGRADE_REQUIRED', 'Upgrade must include "websocket"', {
       Upgrade: 'websocket',
-      Connection: 'Upgrade',
+      Connection: 'Upgrade, close',
     });
   }
   // RFC 6455 §4.2.1 item 4.
@@ -199,9 +202,11 @@ export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}
   if (key === undefined || !KEY.test(key)) {
     throw new HandshakeError('INVALID_KEY', 'Sec-WebSocket-Key must be one base64 value of 16 bytes');
   }
+  const origins = headers.get('origin');
   const origin = single(headers, 'origin');
   // RFC 6455 §10.2: a server may refuse connections from origins it does not accept.
-  if (policy.origins && origin !== undefined && !policy.origins.includes(origin)) {
+  // Several Origin fields are refused too: they must not hide a forbidden one.
+  if (policy.origins && origins !== undefined && (origin === undefined || !policy.origins.includes(origin))) {
     throw new HandshakeError('FORBIDDEN_ORIGIN', `origin ${origin} is not allowed`);
   }
   if (policy.path !== undefined && request.target.split('?')[0] !== policy.path) {
@@ -280,15 +285,24 @@ export function buildErrorResponse(
   body = STATUS_CODES[status] ?? '',
   headers: Readonly<Record<string, string>> = {},
 ): Buffer {
-  const payload = Buffer.from(body.endsWith('\n') || body === '' ? body : `${body}\n`, 'utf8');
-  const fields = {
-    Connection: 'close',
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': String(payload.length),
-    ...headers,
-  };
-  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${headerLines(fields)}\r\n`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
+  const text = body.endsWith('\n') || body === '' ? body : `${body}\n`;
+  return buildHttpResponse(status, text, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+}
+
+/**
+ * A whole HTTP/1.1 response, after which the server closes the connection
+ * (one request per connection). `omitBody` answers a HEAD request.
+ */
+export function buildHttpResponse(
+  status: number,
+  body: string | Uint8Array = '',
+  headers: Readonly<Record<string, string>> = {},
+  omitBody = false,
+): Buffer {
+  const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const fields = { Connection: 'close', ...headers, 'Content-Length': String(payload.length) };
+  const head = Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${headerLines(fields)}\r\n`, 'latin1');
+  return omitBody ? head : Buffer.concat([head, payload]);
 }
 
 /** The error response for a rejected handshake. */

@@ -17,6 +17,7 @@ import {
   type UpgradeRequest,
   buildAcceptResponse,
   buildErrorResponse,
+  buildHttpResponse,
   rejectResponse,
   selectProtocol,
   validateUpgrade,
@@ -27,6 +28,13 @@ import { type SocketOptions, WebSocket } from './websocket.js';
 
 /** What `authenticate` may answer: accept (true or nothing), 401 (false), or a status of its own. */
 export type AuthResult = boolean | void | { status: number; body?: string; headers?: Record<string, string> };
+
+/** A plain HTTP response, e.g. a page served next to the WebSocket endpoint. */
+export interface HttpResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
 
 export interface HeartbeatOptions {
   /** How often every client is pinged (ms). */
@@ -68,6 +76,12 @@ export interface ServerOptions extends RequestLimits {
   maxBufferedAmount?: number;
   /** Keep the `clients` set (default true). */
   clientTracking?: boolean;
+  /**
+   * Standalone server only: answer a plain request (one without an Upgrade
+   * header), e.g. GET / with a page. Returning nothing gives the default 426.
+   * The connection closes after the response.
+   */
+  handleRequest?: (request: IncomingMessage) => HttpResponse | undefined;
 }
 
 export const DEFAULTS = {
@@ -217,13 +231,41 @@ export class WebSocketServer extends EventEmitter {
       }
       if (!request) return;
       socket.off('data', onData);
+      const incoming = toIncomingMessage(request, socket);
+      if (this.answerPlainRequest(incoming, socket)) {
+        clearTimeout(timer);
+        return;
+      }
       socket.pause();
-      this.upgrade(toIncomingMessage(request, socket), socket, reader.rest, (ws, req) => {
+      this.upgrade(incoming, socket, reader.rest, (ws, req) => {
         clearTimeout(timer);
         this.emit('connection', ws, req);
       });
     };
     socket.on('data', onData);
+  }
+
+  /** Give a request with no Upgrade header to `handleRequest`; true if it answered. */
+  private answerPlainRequest(request: IncomingMessage, socket: Socket): boolean {
+    const handleRequest = this.options.handleRequest;
+    if (!handleRequest || request.headers.upgrade !== undefined) return false;
+    let response: HttpResponse | undefined;
+    try {
+      response = handleRequest(request);
+    } catch (error) {
+      this.emit('handshakeError', error, request);
+      response = { status: 500 };
+    }
+    if (!response) return false;
+    let bytes: Buffer;
+    try {
+      bytes = buildHttpResponse(response.status, response.body, response.headers, request.method === 'HEAD');
+    } catch (error) {
+      this.emit('handshakeError', error, request);
+      bytes = buildErrorResponse(500);
+    }
+    this.send(socket, bytes);
+    return true;
   }
 
   private upgrade(request: IncomingMessage, socket: Socket, head: Buffer, callback: UpgradeCallback): void {

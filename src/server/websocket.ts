@@ -186,8 +186,12 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
     const socket = this.socket;
     // Everything written while handling one read leaves in one writev.
     socket.cork();
-    this.connection.receive(chunk);
-    socket.uncork();
+    try {
+      this.connection.receive(chunk);
+    } finally {
+      // A throwing 'message' listener must not leave the socket corked.
+      socket.uncork();
+    }
     // Receive-side backpressure: stop reading a peer we cannot answer.
     if (socket.writableLength > this.options.highWaterMark && !socket.destroyed) {
       socket.pause();
