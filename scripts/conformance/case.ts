@@ -1,0 +1,255 @@
+/**
+ * What a conformance case is, the context it runs in, and the expectation
+ * helpers that turn what the server did into an observation or a failure.
+ */
+import { Conn, DEFAULT_TIMEOUT, type HttpResponse, type HttpResult, type Target, type WireLog, type WsEvent, acceptFor, buildRequest, type RequestOptions } from './client.js';
+import { closeBody, frame, hex, OP } from './wire.js';
+
+export interface Case {
+  /** Autobahn-style, e.g. "1.1.3"; handshake cases are "H.x.y". */
+  id: string;
+  description: string;
+  expectation: string;
+  /** Cases that wait on server timers; they start first and run side by side. */
+  slow?: boolean;
+  /** Heavy cases (large payloads) run with fewer neighbours. */
+  heavy?: boolean;
+  /** Overall limit for the case (default 20 s). */
+  timeoutMs?: number;
+  run(t: CaseContext): Promise<void>;
+}
+
+export interface Family {
+  /** The id prefix: "H", "1", "2", ... */
+  id: string;
+  title: string;
+  /** One line on what the family covers and where the RFC says so. */
+  summary: string;
+  cases: Case[];
+}
+
+/** A case failed: `reason` says what differed from the expectation. */
+export class Mismatch extends Error {
+  override name = 'Mismatch';
+}
+
+export interface CaseContext {
+  target: Target;
+  /** A raw TCP connection, nothing sent yet. Logged (the first two per case). */
+  connect(label?: string): Promise<Conn>;
+  /** A connection with a completed, verified opening handshake. */
+  open(options?: RequestOptions & { label?: string; pipelined?: Buffer }): Promise<Conn>;
+  /** Add a sentence to the observation. */
+  note(text: string): void;
+}
+
+/** Everything a run records for one case. */
+export interface CaseResult {
+  id: string;
+  family: string;
+  description: string;
+  expectation: string;
+  observation: string;
+  verdict: 'OK' | 'FAILED';
+  reason?: string;
+  durationMs: number;
+  wire: WireLog[];
+}
+
+/** How many connection logs a case keeps. */
+const KEPT_LOGS = 2;
+
+export class Context implements CaseContext {
+  readonly notes: string[] = [];
+  readonly conns: Conn[] = [];
+  private opened = 0;
+
+  constructor(readonly target: Target) {}
+
+  note(text: string): void {
+    this.notes.push(text);
+  }
+
+  async connect(label?: string): Promise<Conn> {
+    const n = ++this.opened;
+    const conn = await Conn.connect(this.target, label ?? `connection ${n}`);
+    if (this.conns.length < KEPT_LOGS) this.conns.push(conn);
+    this.all.add(conn);
+    conn.socket.once('close', () => this.all.delete(conn));
+    return conn;
+  }
+
+  /** Every connection still open, closed when the case ends. */
+  readonly all = new Set<Conn>();
+
+  async open(options: RequestOptions & { label?: string; pipelined?: Buffer } = {}): Promise<Conn> {
+    const conn = await this.connect(options.label);
+    const { text, key } = buildRequest(this.target, options);
+    await conn.send(options.pipelined ? Buffer.concat([Buffer.from(text, 'latin1'), options.pipelined]) : text);
+    const response = await conn.response();
+    checkAccept(response, key, options.headers);
+    return conn;
+  }
+
+  cleanup(): void {
+    for (const conn of this.all) conn.destroy();
+    this.all.clear();
+  }
+}
+
+/** Comma-separated list elements of a header value (RFC 9110 §5.6.1), without parameters. */
+function listNames(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((part) => part.split(';')[0].trim().toLowerCase())
+    .filter(Boolean);
+}
+
+/**
+ * RFC 6455 §4.1, the client's checks of the server's response: 101, Upgrade
+ * websocket, Connection upgrade, the right Sec-WebSocket-Accept, and a
+ * subprotocol or extensions only from among those the client offered.
+ */
+export function checkAccept(response: HttpResult, key: string, offered: RequestOptions['headers'] = {}): asserts response is HttpResponse {
+  if ('type' in response) throw new Mismatch(`expected HTTP 101, got ${response.type}: ${response.detail}`);
+  if (response.status !== 101) {
+    throw new Mismatch(`expected HTTP 101, got ${response.status} ${response.reason}: ${response.body.toString('utf8').trim()}`);
+  }
+  const one = (name: string) => response.headers.get(name)?.join(', ');
+  if (one('upgrade')?.toLowerCase() !== 'websocket') throw new Mismatch(`101 without "Upgrade: websocket" (got ${one('upgrade')})`);
+  if (!listNames(one('connection')).includes('upgrade')) throw new Mismatch(`101 without "Connection: Upgrade" (got ${one('connection')})`);
+  const accept = response.headers.get('sec-websocket-accept');
+  if (accept?.length !== 1 || accept[0] !== acceptFor(key)) {
+    throw new Mismatch(`Sec-WebSocket-Accept is ${accept?.join(', ')}, expected ${acceptFor(key)}`);
+  }
+  const header = (name: string) => Object.entries(offered ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
+  const offeredExtensions = listNames(header('sec-websocket-extensions'));
+  for (const name of listNames(one('sec-websocket-extensions'))) {
+    if (!offeredExtensions.includes(name)) throw new Mismatch(`101 agrees to the extension "${name}", which the client did not offer (RFC 6455 §9.1)`);
+  }
+  const protocol = response.headers.get('sec-websocket-protocol');
+  if (protocol !== undefined) {
+    const offeredProtocols = (header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    if (protocol.length !== 1 || !offeredProtocols.includes(protocol[0])) {
+      throw new Mismatch(`101 selects the subprotocol "${protocol.join(', ')}", which the client did not offer (RFC 6455 §4.1)`);
+    }
+  }
+}
+
+// Describing what happened.
+
+function preview(data: Buffer, max = 24): string {
+  const text = data.toString('utf8', 0, Math.min(max, data.length));
+  return JSON.stringify(text) + (data.length > max ? '…' : '');
+}
+
+export function describeEvent(e: WsEvent): string {
+  switch (e.type) {
+    case 'text':
+      return `text message of ${e.data.length} bytes${e.frames > 1 ? ` in ${e.frames} frames` : ''}${e.data.length ? ` ${preview(e.data)}` : ''}`;
+    case 'binary':
+      return `binary message of ${e.data.length} bytes${e.frames > 1 ? ` in ${e.frames} frames` : ''}`;
+    case 'pong':
+      return `pong with ${e.data.length}-byte payload`;
+    case 'close':
+      return e.code === undefined
+        ? 'close frame with no status code'
+        : `close ${e.code}${e.reason.length ? ` with ${e.reason.length}-byte reason` : ''}`;
+    case 'eof':
+      return 'TCP close by the server';
+    case 'reset':
+      return `connection reset (${e.error})`;
+    case 'violation':
+      return `an invalid server frame: ${e.reason}`;
+    case 'timeout':
+      return `nothing within ${e.ms} ms`;
+  }
+}
+
+// Expectations on a connection after the handshake.
+
+export async function expectMessage(
+  t: CaseContext,
+  c: Conn,
+  type: 'text' | 'binary',
+  data: Buffer,
+  timeoutMs = DEFAULT_TIMEOUT,
+): Promise<void> {
+  const e = await c.next(timeoutMs);
+  if (e.type === type && e.data.equals(data)) {
+    t.note(`echo of ${data.length}-byte ${type}`);
+    return;
+  }
+  if (e.type === type) {
+    let at = 0;
+    while (at < Math.min(e.data.length, data.length) && e.data[at] === data[at]) at++;
+    throw new Mismatch(`expected echo of ${data.length}-byte ${type}, got ${e.data.length} bytes differing from byte ${at}`);
+  }
+  throw new Mismatch(`expected echo of ${data.length}-byte ${type}, got ${describeEvent(e)}`);
+}
+
+export async function expectPong(t: CaseContext, c: Conn, data: Buffer, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+  const e = await c.next(timeoutMs);
+  if (e.type === 'pong' && e.data.equals(data)) {
+    t.note(`pong with the ping's ${data.length}-byte payload`);
+    return;
+  }
+  if (e.type === 'pong') throw new Mismatch(`pong payload ${hex(e.data, 16)} differs from the ping's ${hex(data, 16)}`);
+  throw new Mismatch(`expected a pong with ${data.length}-byte payload, got ${describeEvent(e)}`);
+}
+
+/** The server's FIN (it closes the TCP connection, RFC 6455 §7.1.1). */
+export async function expectTcpClose(t: CaseContext, c: Conn, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+  const e = await c.next(timeoutMs);
+  if (e.type === 'eof') {
+    t.note('then TCP close by the server');
+    return;
+  }
+  throw new Mismatch(`expected the server to close the TCP connection, got ${describeEvent(e)}`);
+}
+
+/**
+ * A close frame with one of `codes` (undefined = no status code), then the
+ * server's TCP close. We answer the close frame as a client should (§5.5.1).
+ */
+export async function expectClose(
+  t: CaseContext,
+  c: Conn,
+  codes: (number | undefined)[],
+  timeoutMs = DEFAULT_TIMEOUT,
+): Promise<WsEvent & { type: 'close' }> {
+  const e = await c.next(timeoutMs);
+  const want = codes.map((code) => (code === undefined ? 'close with no status code' : `close ${code}`)).join(' or ');
+  if (e.type !== 'close') throw new Mismatch(`expected ${want}, got ${describeEvent(e)}`);
+  if (!codes.includes(e.code)) throw new Mismatch(`expected ${want}, got ${describeEvent(e)}`);
+  t.note(describeEvent(e));
+  if (!c.eof) await c.send(frame({ opcode: OP.CLOSE, payload: e.code === undefined ? undefined : closeBody(e.code) }));
+  await expectTcpClose(t, c, timeoutMs);
+  return e;
+}
+
+/** Fail the WebSocket Connection with `code` (RFC 6455 §7.1.7): close `code`, then TCP close. */
+export function expectFail(t: CaseContext, c: Conn, code: number, timeoutMs = DEFAULT_TIMEOUT): Promise<WsEvent & { type: 'close' }> {
+  return expectClose(t, c, [code], timeoutMs);
+}
+
+/** Nothing at all arrives for `ms`. */
+export async function expectSilence(t: CaseContext, c: Conn, ms: number, what = 'nothing'): Promise<void> {
+  const e = await c.next(ms);
+  if (e.type !== 'timeout') throw new Mismatch(`expected ${what} within ${ms} ms, got ${describeEvent(e)}`);
+  t.note(`${what} within ${ms} ms`);
+}
+
+/** A valid echo round trip on a fresh connection: the server is still serving. */
+export async function expectServing(t: CaseContext, label = 'check'): Promise<void> {
+  const c = await t.open({ label });
+  const probe = Buffer.from('still serving?');
+  await c.send(frame({ opcode: OP.TEXT, payload: probe }));
+  const e = await c.next();
+  if (e.type !== 'text' || !e.data.equals(probe)) throw new Mismatch(`a new connection got ${describeEvent(e)} instead of an echo`);
+  t.note('a new connection is still echoed');
+  await c.send(frame({ opcode: OP.CLOSE, payload: closeBody(1000) }));
+  const close = await c.next();
+  if (close.type !== 'close' || close.code !== 1000) throw new Mismatch(`a new connection's close got ${describeEvent(close)}`);
+  c.destroy();
+}

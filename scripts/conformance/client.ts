@@ -1,0 +1,448 @@
+/**
+ * A raw TCP WebSocket client for the conformance run: node:net sockets to the
+ * server, an opening handshake written by hand (RFC 6455 §4.1), server frames
+ * read with our own parser (wire.ts), and a log of the first bytes each way.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { type Socket, connect as netConnect } from 'node:net';
+import { FrameParser, OP, type ServerFrame, frame, hex } from './wire.js';
+
+/** RFC 6455 §1.3. */
+export const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+export function acceptFor(key: string): string {
+  return createHash('sha1').update(key + GUID).digest('base64');
+}
+
+export interface Target {
+  host: string;
+  port: number;
+  /** The resource name sent in the request line, e.g. "/". */
+  path: string;
+  /** The Host header value. */
+  hostHeader: string;
+}
+
+export function targetFromUrl(url: string): Target {
+  const u = new URL(url);
+  if (u.protocol !== 'ws:') throw new Error(`only ws:// URLs are supported, got ${url}`);
+  const port = Number(u.port || 80);
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port, path: `${u.pathname}${u.search}` || '/', hostHeader: u.host };
+}
+
+export type WsEvent =
+  | { type: 'text' | 'binary'; data: Buffer; frames: number }
+  | { type: 'pong'; data: Buffer }
+  | { type: 'close'; code: number | undefined; reason: Buffer; payload: Buffer }
+  | { type: 'eof' }
+  | { type: 'reset'; error: string }
+  | { type: 'violation'; reason: string }
+  | { type: 'timeout'; ms: number };
+
+export interface HttpResponse {
+  version: string;
+  status: number;
+  reason: string;
+  /** Lower-cased names, every occurrence in order. */
+  headers: Map<string, string[]>;
+  head: string;
+  body: Buffer;
+}
+
+export type HttpResult = HttpResponse | { type: 'eof' | 'timeout' | 'reset' | 'malformed'; detail: string };
+
+/** The first bytes each way, with timestamps, and byte totals. */
+export interface WireLogEntry {
+  /** Milliseconds since the connection was opened. */
+  t: number;
+  /** '>' client to server, '<' server to client, '*' a transport event. */
+  dir: '>' | '<' | '*';
+  /** Bytes in this chunk (all of them, even when only some are shown). */
+  n?: number;
+  /** Hex of the bytes shown. */
+  hex?: string;
+  /** How many chunks (reads or writes) this line stands for, when more than one. */
+  chunks?: number;
+  /** A run of tiny chunks that later tiny chunks fold into. */
+  tiny?: boolean;
+  note?: string;
+}
+
+export interface WireLog {
+  label: string;
+  sent: number;
+  received: number;
+  entries: WireLogEntry[];
+}
+
+/** The hex log keeps the first LOG_CHUNK_BYTES of each chunk, up to LOG_BYTES each way. */
+export const LOG_CHUNK_BYTES = 48;
+export const LOG_BYTES = 192;
+/** Lines of byte chunks a log keeps; the rest are counted on one line. */
+const LOG_ENTRIES = 24;
+/** Chunks this small, one after another the same way, share a log line. */
+const TINY_CHUNK = 8;
+
+export const DEFAULT_TIMEOUT = 5_000;
+
+function describeHeaders(headers: Record<string, string | undefined>): string {
+  return Object.entries(headers)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+}
+
+export interface RequestOptions {
+  method?: string;
+  target?: string;
+  version?: string;
+  /** Header values; undefined removes a default header. Names are written as given. */
+  headers?: Record<string, string | undefined>;
+  /** Headers appended after the defaults, as raw lines (may repeat names). */
+  extraLines?: string[];
+  key?: string;
+}
+
+/** A client opening handshake (RFC 6455 §4.1), with every part overridable. */
+export function buildRequest(target: Target, options: RequestOptions = {}): { text: string; key: string } {
+  const key = options.key ?? randomBytes(16).toString('base64');
+  const defaults: Record<string, string | undefined> = {
+    Host: target.hostHeader,
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Key': key,
+    'Sec-WebSocket-Version': '13',
+  };
+  const headers = { ...defaults, ...options.headers };
+  const line = `${options.method ?? 'GET'} ${options.target ?? target.path} ${options.version ?? 'HTTP/1.1'}\r\n`;
+  const extra = (options.extraLines ?? []).map((l) => `${l}\r\n`).join('');
+  return { text: `${line}${describeHeaders(headers)}${extra}\r\n`, key };
+}
+
+export class Conn {
+  readonly log: WireLog;
+  /** Set once the server's FIN arrived. */
+  eof = false;
+  closed = false;
+  private readonly started = performance.now();
+  private loggedOut = 0;
+  private loggedIn = 0;
+  private phase: 'http' | 'ws' | 'after-http' = 'http';
+  private httpBuffer: Buffer = Buffer.alloc(0);
+  private httpResult: HttpResult | undefined;
+  private httpWaiters: ((r: HttpResult) => void)[] = [];
+  private readonly events: WsEvent[] = [];
+  private waiter: ((e: WsEvent) => void) | undefined;
+  private readonly parser: FrameParser;
+  private message: { opcode: number; parts: Buffer[]; frames: number } | undefined;
+  private violated = false;
+  private omitted: { writes: number; sent: number; reads: number; received: number; entry: WireLogEntry } | undefined;
+  /** Pings the server sent us (answered automatically). */
+  serverPings = 0;
+
+  private constructor(
+    readonly socket: Socket,
+    label: string,
+  ) {
+    this.log = { label, sent: 0, received: 0, entries: [] };
+    this.parser = new FrameParser((f) => this.onFrame(f));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => {
+      this.eof = true;
+      this.entry('*', 'server closed its side (TCP FIN)');
+      this.finishHttp({ type: 'eof', detail: 'the server closed the connection' });
+      this.push({ type: 'eof' });
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.entry('*', `socket error ${error.code ?? error.message}`);
+      this.finishHttp({ type: 'reset', detail: error.code ?? error.message });
+      this.push({ type: 'reset', error: error.code ?? error.message });
+    });
+    socket.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  static connect(target: Target, label = 'connection'): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: target.host, port: target.port });
+      const onError = (error: Error) => reject(error);
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        resolve(new Conn(socket, label));
+      });
+    });
+  }
+
+  private now(): number {
+    return Math.round((performance.now() - this.started) * 10) / 10;
+  }
+
+  private entry(dir: '*', note: string): void {
+    this.log.entries.push({ t: this.now(), dir, note });
+  }
+
+  private logBytes(dir: '>' | '<', bytes: Buffer): void {
+    if (dir === '>') this.log.sent += bytes.length;
+    else this.log.received += bytes.length;
+    const shown = dir === '>' ? this.loggedOut : this.loggedIn;
+    const last = this.log.entries.at(-1);
+    // Runs of tiny chunks one way (byte-by-byte cases) fold into one line.
+    const sameWay = last !== undefined && last.dir === dir;
+    // Once the hex budget one way is spent, chunks that way fold into one "not shown" line too.
+    const spent = LOG_BYTES - shown <= 0;
+    const fold = sameWay && ((bytes.length <= TINY_CHUNK && (last.tiny ?? false)) || (spent && last.hex === undefined));
+    const inEntry = fold ? (last.hex ? last.hex.split(' ').length : 0) : 0;
+    const take = Math.max(0, Math.min(LOG_CHUNK_BYTES - inEntry, LOG_BYTES - shown, bytes.length));
+    if (dir === '>') this.loggedOut += take;
+    else this.loggedIn += take;
+    if (fold) {
+      last.n = (last.n ?? 0) + bytes.length;
+      last.chunks = (last.chunks ?? 1) + 1;
+      if (take > 0) last.hex = last.hex ? `${last.hex} ${hex(bytes, take)}` : hex(bytes, take);
+      return;
+    }
+    if (this.log.entries.length >= LOG_ENTRIES) {
+      // Past the line budget, one line counts what is left out (events still get their own).
+      const o = (this.omitted ??= { writes: 0, sent: 0, reads: 0, received: 0, entry: { t: this.now(), dir: '*', note: '' } });
+      if (dir === '>') (o.writes++, (o.sent += bytes.length));
+      else (o.reads++, (o.received += bytes.length));
+      o.entry.note = `… ${o.writes} more writes (${o.sent.toLocaleString('en')} B) and ${o.reads} more reads (${o.received.toLocaleString('en')} B), not shown`;
+      if (!this.log.entries.includes(o.entry)) this.log.entries.push(o.entry);
+      return;
+    }
+    this.log.entries.push({ t: this.now(), dir, n: bytes.length, hex: take > 0 ? hex(bytes, take) : undefined, tiny: bytes.length <= TINY_CHUNK || undefined });
+  }
+
+  // Sending.
+
+  /** One write; resolves once Node has handed it to the kernel (or it failed). */
+  send(data: Buffer | string): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    this.logBytes('>', bytes);
+    return new Promise((resolve) => {
+      if (this.socket.destroyed || !this.socket.writable) {
+        this.entry('*', `write of ${bytes.length} bytes skipped: socket no longer writable`);
+        resolve();
+        return;
+      }
+      this.socket.write(bytes, (error) => {
+        if (error) this.entry('*', `write failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+        resolve();
+      });
+    });
+  }
+
+  /** Send `data` in writes of `size` bytes, each awaited, with an optional pause between them. */
+  async sendChopped(data: Buffer | string, size: number, pauseMs = 0): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    for (let i = 0; i < bytes.length; i += size) {
+      await this.send(bytes.subarray(i, i + size));
+      if (pauseMs > 0) await sleep(pauseMs);
+    }
+  }
+
+  /** Half-close our side (TCP FIN). */
+  end(): void {
+    if (!this.socket.destroyed) {
+      this.entry('*', 'client closed its side (TCP FIN)');
+      this.socket.end();
+    }
+  }
+
+  /** Close at once; with `reset`, send a TCP RST. */
+  destroy(reset = false): void {
+    if (this.socket.destroyed) return;
+    if (reset) {
+      this.entry('*', 'client reset the connection (TCP RST)');
+      this.socket.resetAndDestroy();
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  // Receiving.
+
+  private onData(chunk: Buffer): void {
+    this.logBytes('<', chunk);
+    if (this.phase === 'ws') {
+      this.parser.push(chunk);
+      this.checkViolation();
+      return;
+    }
+    this.httpBuffer = this.httpBuffer.length ? Buffer.concat([this.httpBuffer, chunk]) : chunk;
+    if (this.phase === 'after-http') return;
+    this.tryHttp();
+  }
+
+  private tryHttp(): void {
+    const end = this.httpBuffer.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (this.httpBuffer.length > 64 * 1024) this.finishHttp({ type: 'malformed', detail: 'response head over 64 KiB' });
+      return;
+    }
+    const head = this.httpBuffer.toString('latin1', 0, end);
+    const lines = head.split('\r\n');
+    const m = /^HTTP\/(\d\.\d) (\d{3}) ?(.*)$/.exec(lines[0]);
+    if (!m) {
+      this.finishHttp({ type: 'malformed', detail: `bad status line ${JSON.stringify(lines[0])}` });
+      return;
+    }
+    const headers = new Map<string, string[]>();
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) {
+        this.finishHttp({ type: 'malformed', detail: `bad header line ${JSON.stringify(line)}` });
+        return;
+      }
+      const name = line.slice(0, colon).toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      headers.set(name, [...(headers.get(name) ?? []), value]);
+    }
+    const status = Number(m[2]);
+    const rest = this.httpBuffer.subarray(end + 4);
+    if (status === 101) {
+      this.phase = 'ws';
+      this.httpBuffer = Buffer.alloc(0);
+      this.finishHttp({ version: m[1], status, reason: m[3], headers, head, body: Buffer.alloc(0) });
+      if (rest.length) {
+        this.parser.push(rest);
+        this.checkViolation();
+      }
+      return;
+    }
+    const length = Number(headers.get('content-length')?.[0] ?? NaN);
+    if (Number.isFinite(length)) {
+      if (rest.length < length) return;
+      this.phase = 'after-http';
+      this.finishHttp({ version: m[1], status, reason: m[3], headers, head, body: rest.subarray(0, length) });
+    } else if (this.eof) {
+      this.finishHttp({ version: m[1], status, reason: m[3], headers, head, body: rest });
+    }
+  }
+
+  private finishHttp(result: HttpResult): void {
+    if (this.httpResult) return;
+    if ('type' in result && result.type === 'eof' && this.httpBuffer.length && this.phase === 'http') {
+      // A response without Content-Length ends at EOF.
+      this.tryHttp();
+      if (this.httpResult) return;
+    }
+    this.httpResult = result;
+    for (const w of this.httpWaiters.splice(0)) w(result);
+  }
+
+  /** The server's HTTP response to our request (or why there is none). */
+  response(timeoutMs = DEFAULT_TIMEOUT): Promise<HttpResult> {
+    if (this.httpResult) return Promise.resolve(this.httpResult);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.httpWaiters = this.httpWaiters.filter((w) => w !== done);
+        resolve({ type: 'timeout', detail: `no response within ${timeoutMs} ms` });
+      }, timeoutMs);
+      const done = (r: HttpResult) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      this.httpWaiters.push(done);
+    });
+  }
+
+  private checkViolation(): void {
+    if (this.parser.violation !== undefined && !this.violated) {
+      this.violated = true;
+      this.push({ type: 'violation', reason: this.parser.violation });
+    }
+  }
+
+  private onFrame(f: ServerFrame): void {
+    if (this.violated) return;
+    switch (f.opcode) {
+      case OP.PING:
+        // A server may ping at any time (strictws's heartbeat does, every 30 s): answer
+        // as RFC 6455 §5.5.2 requires and keep it out of the events cases look at.
+        this.serverPings++;
+        this.entry('*', `server ping (${f.payload.length} bytes), answered with a pong`);
+        void this.send(frame({ opcode: OP.PONG, payload: f.payload }));
+        return;
+      case OP.PONG:
+        this.push({ type: 'pong', data: f.payload });
+        return;
+      case OP.CLOSE: {
+        const p = f.payload;
+        if (p.length === 1) {
+          this.violate('server close frame has a 1-byte body (RFC 6455 §5.5.1)');
+          return;
+        }
+        this.push({
+          type: 'close',
+          code: p.length >= 2 ? p.readUInt16BE(0) : undefined,
+          reason: p.subarray(2),
+          payload: p,
+        });
+        return;
+      }
+      case OP.CONT:
+        if (!this.message) {
+          this.violate('server sent a continuation frame with no message to continue (RFC 6455 §5.4)');
+          return;
+        }
+        this.message.parts.push(f.payload);
+        this.message.frames++;
+        break;
+      default:
+        if (this.message) {
+          this.violate('server started a new message inside a fragmented one (RFC 6455 §5.4)');
+          return;
+        }
+        this.message = { opcode: f.opcode, parts: [f.payload], frames: 1 };
+    }
+    if (f.fin && this.message) {
+      const { opcode, parts, frames } = this.message;
+      this.message = undefined;
+      this.push({ type: opcode === OP.TEXT ? 'text' : 'binary', data: parts.length === 1 ? parts[0] : Buffer.concat(parts), frames });
+    }
+  }
+
+  private violate(reason: string): void {
+    this.violated = true;
+    this.push({ type: 'violation', reason });
+  }
+
+  private push(event: WsEvent): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w(event);
+    } else {
+      this.events.push(event);
+    }
+  }
+
+  /** The next thing the server did after the handshake, or a timeout. */
+  next(timeoutMs = DEFAULT_TIMEOUT): Promise<WsEvent> {
+    const queued = this.events.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        resolve({ type: 'timeout', ms: timeoutMs });
+      }, timeoutMs);
+      this.waiter = (e) => {
+        clearTimeout(timer);
+        resolve(e);
+      };
+    });
+  }
+
+  /** Events already received and not yet taken. */
+  get queued(): number {
+    return this.events.length;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,300 @@
+/**
+ * The conformance client's own view of the wire, written from RFC 6455 and
+ * RFC 3629 and deliberately independent of src/: a client frame encoder, an
+ * incremental parser for server frames that checks every server-side MUST,
+ * and a UTF-8 checker. A bug shared with the server's codec must not be able
+ * to hide itself, so nothing here is imported from src/.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** RFC 6455 §11.8 opcodes. */
+export const OP = {
+  CONT: 0x0,
+  TEXT: 0x1,
+  BINARY: 0x2,
+  CLOSE: 0x8,
+  PING: 0x9,
+  PONG: 0xa,
+} as const;
+
+export const OPCODE_NAMES: Record<number, string> = {
+  0x0: 'continuation',
+  0x1: 'text',
+  0x2: 'binary',
+  0x8: 'close',
+  0x9: 'ping',
+  0xa: 'pong',
+};
+
+export function opcodeName(opcode: number): string {
+  return OPCODE_NAMES[opcode] ?? `reserved opcode 0x${opcode.toString(16)}`;
+}
+
+export interface FrameSpec {
+  opcode: number;
+  payload?: Uint8Array | string;
+  /** Default true. */
+  fin?: boolean;
+  /** RSV1..RSV3 as a 3-bit number: 4 = RSV1, 2 = RSV2, 1 = RSV3. */
+  rsv?: number;
+  /** A 4-byte key, `false` for an unmasked frame, or undefined for a fresh random key (RFC 6455 §5.3). */
+  mask?: Uint8Array | false;
+  /** Force the length encoding: 7-bit, 16-bit or 64-bit (RFC 6455 §5.2), e.g. to send a non-minimal one. */
+  lengthForm?: 7 | 16 | 64;
+  /** Write this in the length field instead of the payload length (e.g. to set the 64-bit MSB). */
+  declaredLength?: bigint | number;
+}
+
+export function toBytes(data: Uint8Array | string | undefined): Buffer {
+  if (data === undefined) return Buffer.alloc(0);
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** XOR `data` with `key` in place (RFC 6455 §5.3), starting at key offset 0. */
+export function xorMask(data: Buffer, key: Uint8Array): void {
+  const n = data.length;
+  const k0 = key[0], k1 = key[1], k2 = key[2], k3 = key[3];
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    data[i] ^= k0;
+    data[i + 1] ^= k1;
+    data[i + 2] ^= k2;
+    data[i + 3] ^= k3;
+  }
+  for (; i < n; i++) data[i] ^= key[i & 3];
+}
+
+/** Encode one client frame (RFC 6455 §5.2). The payload is copied, never modified. */
+export function frame(spec: FrameSpec): Buffer {
+  const payload = toBytes(spec.payload);
+  const fin = spec.fin ?? true;
+  const rsv = spec.rsv ?? 0;
+  const key = spec.mask === false ? undefined : spec.mask ?? randomBytes(4);
+  const declared = BigInt(spec.declaredLength ?? payload.length);
+  const form = spec.lengthForm ?? (declared < 126n ? 7 : declared < 0x10000n ? 16 : 64);
+  const extra = form === 7 ? 0 : form === 16 ? 2 : 8;
+  const headerLength = 2 + extra + (key ? 4 : 0);
+  const out = Buffer.alloc(headerLength + payload.length);
+  out[0] = (fin ? 0x80 : 0) | ((rsv & 7) << 4) | (spec.opcode & 0x0f);
+  const maskBit = key ? 0x80 : 0;
+  if (form === 7) {
+    out[1] = maskBit | Number(declared & 0x7fn);
+  } else if (form === 16) {
+    out[1] = maskBit | 126;
+    out.writeUInt16BE(Number(declared & 0xffffn), 2);
+  } else {
+    out[1] = maskBit | 127;
+    out.writeBigUInt64BE(declared, 2);
+  }
+  if (key) out.set(key.subarray(0, 4), 2 + extra);
+  const body = out.subarray(headerLength);
+  body.set(payload);
+  if (key) xorMask(body, key);
+  return out;
+}
+
+/** Concatenate frames (or any byte strings) for a single write. */
+export function frames(...specs: (FrameSpec | Buffer)[]): Buffer {
+  return Buffer.concat(specs.map((s) => (Buffer.isBuffer(s) ? s : frame(s))));
+}
+
+/** A close frame body: 2-byte status code and a reason (RFC 6455 §5.5.1). */
+export function closeBody(code: number, reason: Uint8Array | string = ''): Buffer {
+  const r = toBytes(reason);
+  const out = Buffer.alloc(2 + r.length);
+  out.writeUInt16BE(code, 0);
+  out.set(r, 2);
+  return out;
+}
+
+/** One frame as the server sent it, already checked against RFC 6455 §5. */
+export interface ServerFrame {
+  fin: boolean;
+  rsv: number;
+  opcode: number;
+  payload: Buffer;
+}
+
+/**
+ * Incremental parser of server-to-client frames. A frame that breaks a rule a
+ * server MUST follow is reported through `violation` and stops the parser:
+ * masked server frames (§5.1), RSV bits with no extension (§5.2), reserved
+ * opcodes (§5.2), non-minimal or out-of-range lengths (§5.2), fragmented or
+ * oversized control frames (§5.5).
+ */
+export class FrameParser {
+  violation: string | undefined;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly onFrame: (frame: ServerFrame) => void) {}
+
+  push(chunk: Buffer): void {
+    if (this.violation !== undefined) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.violation === undefined && this.parseOne()) {
+      /* keep going */
+    }
+  }
+
+  /** Bytes received that do not yet form a whole frame. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = [joined];
+    return joined.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const parts: Buffer[] = [];
+    let need = n;
+    while (need > 0) {
+      const head = this.chunks[0];
+      if (head.length <= need) {
+        parts.push(head);
+        this.chunks.shift();
+        need -= head.length;
+      } else {
+        parts.push(head.subarray(0, need));
+        this.chunks[0] = head.subarray(need);
+        need = 0;
+      }
+    }
+    this.buffered -= n;
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
+  }
+
+  private fail(reason: string): false {
+    this.violation = reason;
+    return false;
+  }
+
+  private parseOne(): boolean {
+    if (this.buffered < 2) return false;
+    const h = this.peek(2);
+    const fin = (h[0] & 0x80) !== 0;
+    const rsv = (h[0] >> 4) & 7;
+    const opcode = h[0] & 0x0f;
+    const masked = (h[1] & 0x80) !== 0;
+    const len7 = h[1] & 0x7f;
+    if (rsv !== 0) return this.fail(`server frame has RSV bits 0b${rsv.toString(2).padStart(3, '0')} set with no extension (RFC 6455 §5.2)`);
+    if (OPCODE_NAMES[opcode] === undefined) return this.fail(`server frame uses reserved opcode 0x${opcode.toString(16)} (RFC 6455 §5.2)`);
+    if (masked) return this.fail('server frame is masked (RFC 6455 §5.1: a server MUST NOT mask)');
+    const control = opcode >= 0x8;
+    if (control && !fin) return this.fail(`server ${opcodeName(opcode)} frame is fragmented (RFC 6455 §5.5)`);
+    if (control && len7 > 125) return this.fail(`server ${opcodeName(opcode)} frame announces more than 125 bytes (RFC 6455 §5.5)`);
+    const extra = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+    if (this.buffered < 2 + extra) return false;
+    let length = len7;
+    if (extra === 2) {
+      length = this.peek(4).readUInt16BE(2);
+      if (length < 126) return this.fail(`server frame length ${length} in 16 bits is not minimal (RFC 6455 §5.2)`);
+    } else if (extra === 8) {
+      const big = this.peek(10).readBigUInt64BE(2);
+      if (big >> 63n) return this.fail('server frame 64-bit length has its most significant bit set (RFC 6455 §5.2)');
+      if (big < 0x10000n) return this.fail(`server frame length ${big} in 64 bits is not minimal (RFC 6455 §5.2)`);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail(`server frame length ${big} is absurd`);
+      length = Number(big);
+    }
+    if (this.buffered < 2 + extra + length) return false;
+    this.take(2 + extra);
+    const payload = length === 0 ? Buffer.alloc(0) : this.take(length);
+    this.onFrame({ fin, rsv, opcode, payload });
+    return true;
+  }
+}
+
+/**
+ * RFC 3629 §4 checker, written as the syntax table reads (not as a DFA):
+ * returns the index of the first byte after which the input can no longer be
+ * the prefix of valid UTF-8, `length` if the input is complete and valid, or
+ * -1 if it is a valid prefix that ends inside a character (truncated).
+ */
+export function utf8Check(bytes: Uint8Array): number {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const b = bytes[i];
+    if (b <= 0x7f) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b === 0xe0) { need = 2; lo = 0xa0; }
+    else if ((b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef) need = 2;
+    else if (b === 0xed) { need = 2; hi = 0x9f; }
+    else if (b === 0xf0) { need = 3; lo = 0x90; }
+    else if (b >= 0xf1 && b <= 0xf3) need = 3;
+    else if (b === 0xf4) { need = 3; hi = 0x8f; }
+    else return i; // 80-C1 and F5-FF never start a character
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= n) return -1;
+      const c = bytes[i + k];
+      const min = k === 1 ? lo : 0x80;
+      const max = k === 1 ? hi : 0xbf;
+      if (c < min || c > max) return i + k;
+    }
+    i += need + 1;
+  }
+  return n;
+}
+
+/** Lower-case hex with a space between bytes. */
+export function hex(bytes: Uint8Array, limit = bytes.length): string {
+  let out = '';
+  const n = Math.min(limit, bytes.length);
+  for (let i = 0; i < n; i++) out += (i ? ' ' : '') + bytes[i].toString(16).padStart(2, '0');
+  return out;
+}
+
+/** Deterministic bytes (xorshift32), so a failing case can be replayed exactly. */
+export function pseudoRandomBytes(length: number, seed = 0x9e3779b9): Buffer {
+  const out = Buffer.alloc(length);
+  let x = seed >>> 0 || 1;
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out.writeUInt32LE(x >>> 0, i);
+  }
+  for (; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** ASCII text of exactly `length` bytes (a readable repeating pattern). */
+export function asciiText(length: number): Buffer {
+  const pattern = Buffer.from('strictws conformance: the quick brown fox jumps over the lazy dog 0123456789. ');
+  const out = Buffer.alloc(length);
+  for (let i = 0; i < length; i += pattern.length) pattern.copy(out, i, 0, Math.min(pattern.length, length - i));
+  return out;
+}
+
+/** Valid UTF-8 text of exactly `length` bytes mixing 1- to 4-byte characters. */
+export function mixedText(length: number): Buffer {
+  const unit = Buffer.from('aκό€𝄞z', 'utf8'); // 1+2+2+3+4+1 = 13 bytes
+  const out = Buffer.alloc(length, 0x61);
+  const whole = length - (length % unit.length);
+  for (let i = 0; i < whole; i += unit.length) unit.copy(out, i);
+  return out;
+}
+
+export function sizeLabel(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n}-byte`;
+}
