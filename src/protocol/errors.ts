@@ -79,6 +79,8 @@ export const HandshakeFailures = {
   FORBIDDEN_ORIGIN: 403,
   // RFC 6455 §4.2.1: the resource name is not served here.
   NOT_FOUND: 404,
+  // RFC 9110 §15.5.9: the request head did not arrive within the handshake timeout.
+  HANDSHAKE_TIMEOUT: 408,
   // RFC 9110 §15.5.15: our cap on the request line.
   REQUEST_LINE_TOO_LONG: 414,
   // RFC 6585 §5: our caps on header count and header bytes.

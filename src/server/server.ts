@@ -209,40 +209,46 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.handshaking.add(socket);
-    socket.on('error', () => socket.destroy());
-    socket.once('close', () => this.handshaking.delete(socket));
-    const timer = setTimeout(() => {
-      // Whatever the client sends after this is not read as a request.
+    guardErrors(socket);
+    const reader = new RequestReader(this.options);
+    // Once the handshake is over, nothing of it stays referenced from the socket.
+    const done = (): void => {
+      clearTimeout(timer);
       socket.off('data', onData);
-      this.reject(socket, new HandshakeError('MALFORMED_REQUEST', 'handshake timed out'), 408);
+      socket.off('close', done);
+      this.handshaking.delete(socket);
+    };
+    const timer = setTimeout(() => {
+      done();
+      this.reject(socket, new HandshakeError('HANDSHAKE_TIMEOUT', 'handshake timed out'));
     }, this.options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
     timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-    const reader = new RequestReader(this.options);
     const onData = (chunk: Buffer): void => {
       let request;
       try {
         request = reader.push(chunk);
       } catch (error) {
         if (!(error instanceof HandshakeError)) throw error;
-        socket.off('data', onData);
+        done();
         this.reject(socket, error);
         return;
       }
       if (!request) return;
+      // The timer keeps running through validation and `authenticate`.
       socket.off('data', onData);
       const incoming = toIncomingMessage(request, socket);
       if (this.answerPlainRequest(incoming, socket)) {
-        clearTimeout(timer);
+        done();
         return;
       }
       socket.pause();
       this.upgrade(incoming, socket, reader.rest, (ws, req) => {
-        clearTimeout(timer);
+        done();
         this.emit('connection', ws, req);
       });
     };
     socket.on('data', onData);
+    socket.once('close', done);
   }
 
   /** Give a request with no Upgrade header to `handleRequest`; true if it answered. */
@@ -271,7 +277,7 @@ export class WebSocketServer extends EventEmitter {
   private upgrade(request: IncomingMessage, socket: Socket, head: Buffer, callback: UpgradeCallback): void {
     // node:http drops its 'error' listener before 'upgrade': until a WebSocket
     // owns the socket, a reset (say, during an async authenticate) must not crash.
-    socket.on('error', destroyOnError);
+    guardErrors(socket);
     let upgrade: UpgradeRequest;
     try {
       upgrade = validateUpgrade(fromIncomingMessage(request), {
@@ -341,9 +347,9 @@ export class WebSocketServer extends EventEmitter {
     socket.resume();
   }
 
-  private reject(socket: Socket, error: HandshakeError, status = error.status): void {
+  private reject(socket: Socket, error: HandshakeError): void {
     this.emit('handshakeError', error);
-    this.send(socket, status === error.status ? rejectResponse(error) : buildErrorResponse(status, error.message));
+    this.send(socket, rejectResponse(error));
   }
 
   private refuse(socket: Socket, status: number, body: string | undefined, headers: Record<string, string>): void {
@@ -385,4 +391,9 @@ export class WebSocketServer extends EventEmitter {
 
 function destroyOnError(this: Socket): void {
   this.destroy();
+}
+
+/** Until a WebSocket owns the socket, an error (a reset) destroys it instead of crashing. */
+function guardErrors(socket: Socket): void {
+  if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
 }
