@@ -6,6 +6,12 @@
  * longer be extended to valid UTF-8: overlongs (C0, C1, E0 80-9F, F0 80-8F),
  * surrogates (ED A0-BF), code points above U+10FFFF (F4 90-BF, F5-FF) and
  * stray continuation bytes.
+ *
+ * The DFA is the definition; `write` only skips ahead of it with the native
+ * `buffer.isUtf8` over the longest run of whole code points, and gives the
+ * DFA every byte that run cannot vouch for (a code point cut by a piece
+ * boundary, and any piece where the native check fails, so that the index of
+ * the first invalid byte is the DFA's). docs/performance.md has the numbers.
  */
 import { isUtf8 } from 'node:buffer';
 
@@ -56,6 +62,27 @@ on(5, [1, 2], 1); // ED 80-9F: no surrogates
 on(6, [2, 3], 2); // F0 90-BF: no overlong 4-byte forms
 on(7, [1], 2); // F4 80-8F: nothing above U+10FFFF
 
+/**
+ * Pieces at least this long go to `buffer.isUtf8` first; shorter ones, where
+ * the native call costs more than it saves, only to the DFA (measured:
+ * bench/micro utf8).
+ */
+const NATIVE_THRESHOLD = 32;
+
+/**
+ * Where a code point that `data[from, end)` ends inside of starts, or `end`.
+ * Only a hint: it looks at the last three bytes and trusts their lead byte.
+ */
+function lastBoundary(data: Uint8Array, from: number, end: number): number {
+  const stop = Math.max(from, end - 3);
+  let j = end - 1;
+  while (j >= stop && (data[j] & 0xc0) === 0x80) j--;
+  if (j < stop) return end;
+  const b = data[j];
+  const need = b < 0xc0 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+  return end - j < need ? j : end;
+}
+
 export class Utf8Validator {
   private state = ACCEPT;
 
@@ -66,7 +93,24 @@ export class Utf8Validator {
   write(data: Uint8Array, start = 0, end = data.length): number {
     let state = this.state;
     if (state === REJECT) return start;
-    for (let i = start; i < end; i++) {
+    let i = start;
+    // Finish a code point begun in an earlier piece (at most three bytes).
+    while (state !== ACCEPT && i < end) {
+      state = transitions[state * CLASSES + byteClass[data[i]]];
+      if (state === REJECT) {
+        this.state = REJECT;
+        return i;
+      }
+      i++;
+    }
+    if (end - i >= NATIVE_THRESHOLD) {
+      // Whole code points that the native check accepts leave the DFA in
+      // ACCEPT, just where it would be after reading them itself.
+      const cut = lastBoundary(data, i, end);
+      const run = i === 0 && cut === data.length ? data : data.subarray(i, cut);
+      if (isUtf8(run)) i = cut;
+    }
+    for (; i < end; i++) {
       const b = data[i];
       if (state === ACCEPT && b < 0x80) continue;
       state = transitions[state * CLASSES + byteClass[b]];
