@@ -4,6 +4,10 @@
 # (scripts/autobahn-summary). See docs/conformance.md.
 #
 #   scripts/autobahn.sh [--cases "1.*,2.*"] [--no-build]
+#   scripts/autobahn.sh --cases "1.*,2.*,@autobahn/compression-subset.txt"
+#
+# --cases takes patterns ("*" matches anything) and @files of them (comma- or
+# line-separated, "#" comments). The echo server runs with --deflate.
 #
 # wstest comes from the Docker image crossbario/autobahn-testsuite when a Docker
 # engine answers, else from a `wstest` on PATH. With neither, the script says so
@@ -18,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 cases=""
@@ -32,6 +36,19 @@ while (($#)); do
     *) echo "autobahn: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
+
+# @file entries in --cases expand to the patterns listed in the file.
+expanded=""
+IFS=',' read -r -a entries <<<"$cases"
+for entry in "${entries[@]}"; do
+  if [[ "$entry" == @* ]]; then
+    file="${entry#@}"
+    [[ -f "$file" ]] || { echo "autobahn: --cases names $file, which does not exist" >&2; exit 2; }
+    entry="$(sed 's/#.*//' "$file" | tr -s ' \t\n,' ',' | sed 's/^,//; s/,$//')"
+  fi
+  if [[ -n "$entry" ]]; then expanded="${expanded:+$expanded,}$entry"; fi
+done
+cases="$expanded"
 
 spec=autobahn/fuzzingclient.json
 outdir=reports/autobahn
@@ -78,8 +95,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# strictws echo on a free port; its first stdout line says where it listens.
-node bin/strictws.js echo --port 0 --host 127.0.0.1 --log-level warn >"$work/server.out" 2>"$work/server.log" &
+# strictws echo on a free port; its first stdout line says where it listens. With
+# permessage-deflate on: sections 12 and 13 need it, and 1-10 must pass with it too.
+node bin/strictws.js echo --port 0 --host 127.0.0.1 --deflate --log-level warn >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 url=""
 for _ in $(seq 1 100); do
@@ -93,7 +111,7 @@ if [[ -z "$url" ]]; then
   cat "$work/server.log" >&2
   exit 1
 fi
-echo "autobahn: strictws echo listening on $url (pid $server_pid), runner: $runner"
+echo "autobahn: strictws echo --deflate listening on $url (pid $server_pid), runner: $runner"
 
 # The committed spec, with this run's URL and --cases subset, in a temp copy.
 mkdir -p "$work/config"

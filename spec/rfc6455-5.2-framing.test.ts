@@ -253,16 +253,18 @@ describe('RFC 6455 §5.2: the server encoder', () => {
     expect(payload.toString()).toBe('unchanged');
   });
 
-  it('Connection.send writes one unmasked frame, header and payload apart above 16 KiB', () => {
+  it('Connection.send writes one unmasked frame, header and payload apart above 125 bytes', () => {
     const { connection, recorder } = openConnection();
     connection.send(Buffer.from('hi'), false);
-    connection.send(Buffer.alloc(16 * 1024, 1), true);
-    connection.send(Buffer.alloc(16 * 1024 + 1, 2), true);
+    connection.send(Buffer.alloc(125, 1), true);
+    connection.send(Buffer.alloc(126, 2), true);
+    connection.send(Buffer.alloc(16 * 1024 + 1, 3), true);
     const writes = recorder.events.map((e) => (e.type === 'write' ? e.data.length : -1));
-    expect(writes).toEqual([4, 4 + 16 * 1024, 4, 16 * 1024 + 1]);
+    expect(writes).toEqual([4, 2 + 125, 4, 126, 4, 16 * 1024 + 1]);
     expect(recorder.written.map((f) => [f.opcode, f.fin, f.masked, f.payload.length])).toEqual([
       [OP.TEXT, true, false, 2],
-      [OP.BINARY, true, false, 16 * 1024],
+      [OP.BINARY, true, false, 125],
+      [OP.BINARY, true, false, 126],
       [OP.BINARY, true, false, 16 * 1024 + 1],
     ]);
   });

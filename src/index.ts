@@ -6,4 +6,5 @@ export {
   HandshakeFailures,
   encodeMessage,
   isValidCloseCode,
+  type DeflateOptions,
 } from './protocol/index.js';

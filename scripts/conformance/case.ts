@@ -3,6 +3,7 @@
  * helpers that turn what the server did into an observation or a failure.
  */
 import { Conn, DEFAULT_TIMEOUT, type HttpResponse, type HttpResult, type Target, type WireLog, type WsEvent, acceptFor, buildRequest, type RequestOptions } from './client.js';
+import { readAgreement } from './deflate.js';
 import { closeBody, frame, hex, OP } from './wire.js';
 
 export interface Case {
@@ -19,9 +20,14 @@ export interface Case {
   run(t: CaseContext): Promise<void>;
 }
 
+/** The servers a run tests: strictws echo as it starts by default, and with --deflate. */
+export type ServerName = 'plain' | 'deflate';
+
 export interface Family {
   /** The id prefix: "H", "1", "2", ... */
   id: string;
+  /** The server its cases run against (default 'plain'; 'deflate' for permessage-deflate). */
+  server?: ServerName;
   title: string;
   /** One line on what the family covers and where the RFC says so. */
   summary: string;
@@ -35,12 +41,18 @@ export class Mismatch extends Error {
 
 export interface CaseContext {
   target: Target;
-  /** A raw TCP connection, nothing sent yet. Logged (the first two per case). */
-  connect(label?: string): Promise<Conn>;
-  /** A connection with a completed, verified opening handshake. */
-  open(options?: RequestOptions & { label?: string; pipelined?: Buffer }): Promise<Conn>;
+  /** A raw TCP connection, nothing sent yet, to the family's server or `server`. Logged (the first two per case). */
+  connect(label?: string, server?: ServerName): Promise<Conn>;
+  /**
+   * A connection with a completed, verified opening handshake. If the server
+   * agreed to permessage-deflate, its answer is checked and the connection
+   * compresses and inflates (`conn.deflate`).
+   */
+  open(options?: OpenOptions): Promise<Conn>;
   /** Add a sentence to the observation. */
   note(text: string): void;
+  /** The target of `server`, or of the family's server. */
+  targetFor(server?: ServerName): Target;
 }
 
 /** Everything a run records for one case. */
@@ -56,6 +68,8 @@ export interface CaseResult {
   wire: WireLog[];
 }
 
+export type OpenOptions = RequestOptions & { label?: string; pipelined?: Buffer; server?: ServerName };
+
 /** How many connection logs a case keeps. */
 const KEPT_LOGS = 2;
 
@@ -64,15 +78,22 @@ export class Context implements CaseContext {
   readonly conns: Conn[] = [];
   private opened = 0;
 
-  constructor(readonly target: Target) {}
+  constructor(
+    readonly target: Target,
+    private readonly servers: Partial<Record<ServerName, Target>> = {},
+  ) {}
 
   note(text: string): void {
     this.notes.push(text);
   }
 
-  async connect(label?: string): Promise<Conn> {
+  targetFor(server?: ServerName): Target {
+    return (server && this.servers[server]) || this.target;
+  }
+
+  async connect(label?: string, server?: ServerName): Promise<Conn> {
     const n = ++this.opened;
-    const conn = await Conn.connect(this.target, label ?? `connection ${n}`);
+    const conn = await Conn.connect(this.targetFor(server), label ?? `connection ${n}`);
     if (this.conns.length < KEPT_LOGS) this.conns.push(conn);
     this.all.add(conn);
     conn.socket.once('close', () => this.all.delete(conn));
@@ -82,12 +103,25 @@ export class Context implements CaseContext {
   /** Every connection still open, closed when the case ends. */
   readonly all = new Set<Conn>();
 
-  async open(options: RequestOptions & { label?: string; pipelined?: Buffer } = {}): Promise<Conn> {
-    const conn = await this.connect(options.label);
-    const { text, key } = buildRequest(this.target, options);
+  async open(options: OpenOptions = {}): Promise<Conn> {
+    const conn = await this.connect(options.label, options.server);
+    const { text, key } = buildRequest(this.targetFor(options.server), options);
     await conn.send(options.pipelined ? Buffer.concat([Buffer.from(text, 'latin1'), options.pipelined]) : text);
     const response = await conn.response();
-    checkAccept(response, key, options.headers);
+    // Extensions offered in extra header lines count as offered too.
+    const extraOffers = (options.extraLines ?? []).flatMap((line) => /^sec-websocket-extensions:(.*)$/i.exec(line)?.[1].trim() ?? []);
+    const offered = extraOffers.length
+      ? { ...options.headers, 'Sec-WebSocket-Extensions': [options.headers?.['Sec-WebSocket-Extensions'], ...extraOffers].filter(Boolean).join(', ') }
+      : options.headers;
+    checkAccept(response, key, offered);
+    const extensions = response.headers.get('sec-websocket-extensions');
+    conn.extensions = extensions?.join(', ');
+    if (extensions) {
+      // RFC 7692 §7.1: what a client checks of the answer before using it.
+      const agreement = readAgreement(extensions.join(', '));
+      if (typeof agreement === 'string') throw new Mismatch(`the 101's Sec-WebSocket-Extensions "${extensions.join(', ')}" is not a valid permessage-deflate answer: ${agreement}`);
+      conn.enableDeflate(agreement);
+    }
     return conn;
   }
 

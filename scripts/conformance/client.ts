@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { type Socket, connect as netConnect } from 'node:net';
+import { type Agreement, ClientDeflate } from './deflate.js';
 import { FrameParser, OP, type ServerFrame, frame, hex } from './wire.js';
 
 /** RFC 6455 §1.3. */
@@ -31,7 +32,8 @@ export function targetFromUrl(url: string): Target {
 }
 
 export type WsEvent =
-  | { type: 'text' | 'binary'; data: Buffer; frames: number }
+  /** `compressed`: the server sent it compressed (RSV1, permessage-deflate); `data` is inflated. `wire`: payload bytes on the wire. */
+  | { type: 'text' | 'binary'; data: Buffer; frames: number; compressed?: boolean; wire?: number }
   | { type: 'pong'; data: Buffer }
   | { type: 'close'; code: number | undefined; reason: Buffer; payload: Buffer }
   | { type: 'eof' }
@@ -134,7 +136,11 @@ export class Conn {
   private readonly events: WsEvent[] = [];
   private waiter: ((e: WsEvent) => void) | undefined;
   private readonly parser: FrameParser;
-  private message: { opcode: number; parts: Buffer[]; frames: number } | undefined;
+  private message: { opcode: number; parts: Buffer[]; frames: number; compressed: boolean } | undefined;
+  /** permessage-deflate, once the server agreed to it (RFC 7692). */
+  deflate: ClientDeflate | undefined;
+  /** The 101's Sec-WebSocket-Extensions value, if it had one. */
+  extensions: string | undefined;
   private violated = false;
   private omitted: { writes: number; sent: number; reads: number; received: number; entry: WireLogEntry } | undefined;
   /** Pings the server sent us (answered automatically). */
@@ -174,6 +180,13 @@ export class Conn {
         resolve(new Conn(socket, label));
       });
     });
+  }
+
+  /** The server agreed to permessage-deflate: expect RSV1 on compressed messages, and inflate them. */
+  enableDeflate(agreement: Agreement): ClientDeflate {
+    this.deflate = new ClientDeflate(agreement);
+    this.parser.allowRsv1 = true;
+    return this.deflate;
   }
 
   private now(): number {
@@ -389,6 +402,10 @@ export class Conn {
           this.violate('server sent a continuation frame with no message to continue (RFC 6455 §5.4)');
           return;
         }
+        if (f.rsv !== 0) {
+          this.violate('server set RSV1 on a continuation frame: only the first frame of a message may (RFC 7692 §6)');
+          return;
+        }
         this.message.parts.push(f.payload);
         this.message.frames++;
         break;
@@ -397,12 +414,22 @@ export class Conn {
           this.violate('server started a new message inside a fragmented one (RFC 6455 §5.4)');
           return;
         }
-        this.message = { opcode: f.opcode, parts: [f.payload], frames: 1 };
+        this.message = { opcode: f.opcode, parts: [f.payload], frames: 1, compressed: f.rsv === 4 };
     }
     if (f.fin && this.message) {
-      const { opcode, parts, frames } = this.message;
+      const { opcode, parts, frames, compressed } = this.message;
       this.message = undefined;
-      this.push({ type: opcode === OP.TEXT ? 'text' : 'binary', data: parts.length === 1 ? parts[0] : Buffer.concat(parts), frames });
+      const payload = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      let data = payload;
+      if (compressed) {
+        try {
+          data = this.deflate!.inflate(payload);
+        } catch (error) {
+          this.violate(`server's compressed message does not inflate: ${(error as Error).message} (RFC 7692 §7.2.2)`);
+          return;
+        }
+      }
+      this.push({ type: opcode === OP.TEXT ? 'text' : 'binary', data, frames, compressed, wire: payload.length });
     }
   }
 

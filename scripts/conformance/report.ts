@@ -18,7 +18,8 @@ export interface FamilySummary {
 export interface Report {
   tool: string;
   generated: string;
-  server: { url: string; startedByRun: boolean; command?: string };
+  /** `deflateUrl`: the server families 12 and 13 (permessage-deflate) ran against. */
+  server: { url: string; deflateUrl?: string; startedByRun: boolean; command?: string };
   node: string;
   platform: string;
   durationMs: number;
@@ -191,7 +192,7 @@ ${rows}
 </head>
 <body>
 <h1>strictws conformance report</h1>
-<p class="meta">${esc(report.generated)} · server ${esc(report.server.url)}${report.server.command ? ` (${esc(report.server.command)})` : ''} · Node ${esc(report.node)} on ${esc(report.platform)} · ${totals.cases} cases in ${fmtMs(report.durationMs)}${report.selection ? ` · subset ${esc(report.selection)}` : ''}</p>
+<p class="meta">${esc(report.generated)} · server ${esc(report.server.url)}${report.server.deflateUrl && report.server.deflateUrl !== report.server.url ? ` and ${esc(report.server.deflateUrl)} (permessage-deflate)` : ''}${report.server.command ? ` (${esc(report.server.command)})` : ''} · Node ${esc(report.node)} on ${esc(report.platform)} · ${totals.cases} cases in ${fmtMs(report.durationMs)}${report.selection ? ` · subset ${esc(report.selection)}` : ''}</p>
 ${banner}
 <table class="summary">
 <thead><tr><th>Family</th><th>Title</th><th class="n">Cases</th><th class="n">OK</th><th class="n">FAILED</th><th class="n">Case time</th></tr></thead>

@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type RunningServer, startCli } from '../../spec/support/cli.js';
-import { type Case, type CaseResult, Context, Mismatch, type Family } from './case.js';
+import { type Case, type CaseResult, Context, Mismatch, type Family, type ServerName } from './case.js';
 import { type Target, targetFromUrl } from './client.js';
 import { type Difference, compare, describeDifference, readExpected, writeExpected } from './expected.js';
 import { FAMILIES } from './families/index.js';
@@ -23,6 +23,8 @@ const USAGE = `Usage: npm run conformance -- [options]
 
   --url <ws://host:port/path>  test a running server instead of starting "strictws echo --port 0"
                                (which is then tested at ws://127.0.0.1:<port>/conformance)
+  --deflate-url <ws://...>     with --url: the server with permessage-deflate for families 12 and 13
+                               (default: --url; without --url, "strictws echo --deflate" is started)
   --cases <patterns>           only these cases, e.g. "1.*,6.3.*,H.2.1" (* matches anything)
   --update                     rewrite the expected file with this run's verdicts
   --expected <file>            expected verdicts (default autobahn/conformance.expected.json)
@@ -68,8 +70,8 @@ class Gate {
   }
 }
 
-async function runCase(c: Case, family: Family, target: Target, serverGone: () => string | undefined): Promise<CaseResult> {
-  const ctx = new Context(target);
+async function runCase(c: Case, family: Family, targets: Record<ServerName, Target>, serverGone: () => string | undefined): Promise<CaseResult> {
+  const ctx = new Context(targets[family.server ?? 'plain'], targets);
   const started = performance.now();
   const limit = c.timeoutMs ?? DEFAULT_CASE_TIMEOUT;
   let timer: NodeJS.Timeout | undefined;
@@ -110,6 +112,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       url: { type: 'string' },
+      'deflate-url': { type: 'string' },
       cases: { type: 'string' },
       update: { type: 'boolean', default: false },
       expected: { type: 'string', default: join(ROOT, 'autobahn/conformance.expected.json') },
@@ -136,22 +139,30 @@ async function main(): Promise<number> {
   if (selected.length === 0) throw new Error(`no case matches --cases ${values.cases}`);
 
   let server: RunningServer | undefined;
+  let deflateServer: RunningServer | undefined;
   let url = values.url;
+  let deflateUrl = values['deflate-url'] ?? values.url;
   let serverExit: string | undefined;
-  if (!url) {
-    // Our own echo server on a free port, as `strictws echo` runs for users.
-    server = await startCli('echo', ['--log-level', 'error']);
-    url = server.url;
-    server.process.once('exit', (code, signal) => {
-      serverExit = `the server exited with ${signal ?? code}: ${server!.log().trim().split('\n').slice(-3).join(' | ')}`;
+  const watch = (s: RunningServer, name: string) =>
+    s.process.once('exit', (code, signal) => {
+      serverExit = `${name} exited with ${signal ?? code}: ${s.log().trim().split('\n').slice(-3).join(' | ')}`;
     });
+  if (!url) {
+    // Our own echo servers on free ports, as `strictws echo` runs for users: as it
+    // starts by default, and with permessage-deflate for families 12 and 13.
+    [server, deflateServer] = await Promise.all([startCli('echo', ['--log-level', 'error']), startCli('echo', ['--deflate', '--log-level', 'error'])]);
+    // GET / on strictws echo serves its try-it page (docs/apps.md); the cases use a
+    // resource name that is only a WebSocket endpoint, so a plain GET there gets 426.
+    url = new URL(RESOURCE, server.url).href;
+    deflateUrl = new URL(RESOURCE, deflateServer.url).href;
+    watch(server, 'the server');
+    watch(deflateServer, 'the --deflate server');
   }
-  // GET / on strictws echo serves its try-it page (docs/apps.md); the cases use a
-  // resource name that is only a WebSocket endpoint, so a plain GET there gets 426.
-  if (server) url = new URL(RESOURCE, url).href;
-  const target = targetFromUrl(url);
+  const targets: Record<ServerName, Target> = { plain: targetFromUrl(url), deflate: targetFromUrl(deflateUrl!) };
   const tty = process.stderr.isTTY === true;
-  process.stderr.write(`conformance: ${selected.length} cases against ${url}${server ? ' (strictws echo started for this run)' : ''}\n`);
+  process.stderr.write(
+    `conformance: ${selected.length} cases against ${url}${deflateUrl !== url ? ` and ${deflateUrl} (permessage-deflate)` : ''}${server ? ' (strictws echo and strictws echo --deflate started for this run)' : ''}\n`,
+  );
 
   const started = performance.now();
   const results = new Map<string, CaseResult>();
@@ -168,7 +179,7 @@ async function main(): Promise<number> {
   const pool = new Gate(concurrency);
   const heavy = new Gate(1);
   const run = async ({ family, c }: { family: Family; c: Case }) => {
-    const r = await runCase(c, family, target, () => serverExit);
+    const r = await runCase(c, family, targets, () => serverExit);
     results.set(c.id, r);
     progress(r);
   };
@@ -189,7 +200,7 @@ async function main(): Promise<number> {
   await Promise.all([...slow, ...rest]);
   if (tty) process.stderr.write('\r\x1b[K');
   const durationMs = Math.round(performance.now() - started);
-  if (server) await server.stop();
+  await Promise.all([server?.stop(), deflateServer?.stop()]);
 
   const ordered = selected.map(({ c }) => results.get(c.id)!);
   const families: FamilySummary[] = FAMILIES.map((f) => {
@@ -217,7 +228,12 @@ async function main(): Promise<number> {
   const report: Report = {
     tool: 'strictws conformance (scripts/conformance)',
     generated: new Date().toISOString(),
-    server: { url, startedByRun: server !== undefined, command: server ? 'strictws echo --port 0 --log-level error' : undefined },
+    server: {
+      url,
+      deflateUrl,
+      startedByRun: server !== undefined,
+      command: server ? 'strictws echo --port 0 --log-level error; strictws echo --port 0 --deflate --log-level error' : undefined,
+    },
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     durationMs,

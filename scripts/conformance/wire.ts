@@ -121,10 +121,14 @@ export interface ServerFrame {
  * server MUST follow is reported through `violation` and stops the parser:
  * masked server frames (§5.1), RSV bits with no extension (§5.2), reserved
  * opcodes (§5.2), non-minimal or out-of-range lengths (§5.2), fragmented or
- * oversized control frames (§5.5).
+ * oversized control frames (§5.5). With permessage-deflate negotiated
+ * (`allowRsv1`), RSV1 is allowed on data frames; the connection checks it is
+ * only on the first frame of a message (RFC 7692 §6).
  */
 export class FrameParser {
   violation: string | undefined;
+  /** permessage-deflate was negotiated: RSV1 may mark a compressed message. */
+  allowRsv1 = false;
   private chunks: Buffer[] = [];
   private buffered = 0;
 
@@ -183,10 +187,13 @@ export class FrameParser {
     const opcode = h[0] & 0x0f;
     const masked = (h[1] & 0x80) !== 0;
     const len7 = h[1] & 0x7f;
-    if (rsv !== 0) return this.fail(`server frame has RSV bits 0b${rsv.toString(2).padStart(3, '0')} set with no extension (RFC 6455 §5.2)`);
+    const control = opcode >= 0x8;
+    if (rsv !== 0 && !(this.allowRsv1 && rsv === 4)) {
+      return this.fail(`server frame has RSV bits 0b${rsv.toString(2).padStart(3, '0')} set with no extension that defines them (RFC 6455 §5.2)`);
+    }
+    if (rsv === 4 && control) return this.fail(`server ${opcodeName(opcode)} frame has RSV1 set: control frames are never compressed (RFC 7692 §6)`);
     if (OPCODE_NAMES[opcode] === undefined) return this.fail(`server frame uses reserved opcode 0x${opcode.toString(16)} (RFC 6455 §5.2)`);
     if (masked) return this.fail('server frame is masked (RFC 6455 §5.1: a server MUST NOT mask)');
-    const control = opcode >= 0x8;
     if (control && !fin) return this.fail(`server ${opcodeName(opcode)} frame is fragmented (RFC 6455 §5.5)`);
     if (control && len7 > 125) return this.fail(`server ${opcodeName(opcode)} frame announces more than 125 bytes (RFC 6455 §5.5)`);
     const extra = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;

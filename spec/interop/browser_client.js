@@ -73,6 +73,16 @@
       return close;
     },
 
+    async extensions({ url }) {
+      const ws = connect(url);
+      await opened(ws);
+      const extensions = ws.extensions;
+      const close = closed(ws);
+      ws.close(1000);
+      await close;
+      return extensions;
+    },
+
     async untilClosed({ url, messages }) {
       const ws = connect(url);
       const received = [];

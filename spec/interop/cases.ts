@@ -5,6 +5,9 @@
  *
  * - a real `strictws echo` (the CLI, as users run it) for the round trips and
  *   the client-initiated close, and a second one with `--max-payload 1k` for 1009;
+ * - a third with `--deflate`: every client offers permessage-deflate by default,
+ *   so there the client must report it negotiated, and the round trips run
+ *   again, compressed, with large compressible messages added;
  * - an in-process WebSocketServer attached to an http.Server ("routes") for
  *   what the echo server does not do on demand: a server-initiated
  *   close(4000, reason) and a server ping whose pong the server observes.
@@ -45,6 +48,8 @@ export interface InteropClient {
   untilClosed(url: string, messages: readonly Message[]): Promise<Session>;
   /** Where the client exposes it: send a ping with `payload`; resolves with the pong's payload. */
   ping?(url: string, payload: Buffer): Promise<Buffer>;
+  /** Connect, close with 1000; resolves with the extensions the client reports as negotiated ('' for none). */
+  extensions(url: string): Promise<string>;
   dispose(): Promise<void>;
 }
 
@@ -95,6 +100,21 @@ export const ECHO_CASES: ReadonlyArray<{ name: string; messages: Message[] }> = 
     messages: [binary(randomBytes(size))],
   })),
   { name: '1,000 small messages in a burst come back in order', messages: burst },
+];
+
+/** Messages that compress well, for the echo server with --deflate (RFC 7692). */
+export const DEFLATE_CASES: ReadonlyArray<{ name: string; messages: Message[] }> = [
+  { name: '1 MiB of repetitive text', messages: [text('strictws speaks permessage-deflate, RFC 7692. '.repeat(22_310).slice(0, 1024 * 1024))] },
+  {
+    name: '1 MiB of compressible binary',
+    messages: [binary(Buffer.from(Array.from({ length: 1024 * 1024 }, (_, i) => (i % 251) ^ ((i >> 12) & 0x0f))))],
+  },
+  {
+    name: '200 similar JSON messages of about 2 KiB (the LZ77 window carries over)',
+    messages: Array.from({ length: 200 }, (_, i) =>
+      text(JSON.stringify({ seq: i, items: Array.from({ length: 40 }, (_, k) => ({ id: k, name: `item ${k}`, price: (k * 37 + i) % 100 })) })),
+    ),
+  },
 ];
 
 /** The reason the client closes with; multi-byte on purpose (RFC 6455 §5.5.1: UTF-8). */
@@ -199,13 +219,15 @@ export function describeInterop(spec: ClientSpec): void {
   describe.skipIf(skip)(`interop: ${spec.name} ↔ strictws echo`, () => {
     let echo: RunningServer;
     let small: RunningServer;
+    let deflate: RunningServer;
     let routes: Routes;
     let client: InteropClient;
 
     beforeAll(async () => {
-      [echo, small, routes] = await Promise.all([
+      [echo, small, deflate, routes] = await Promise.all([
         startCli('echo'),
         startCli('echo', ['--max-payload', '1k']),
+        startCli('echo', ['--deflate']),
         startRoutes(),
       ]);
       client = await spec.create({ pageUrl: routes.pageUrl });
@@ -215,8 +237,25 @@ export function describeInterop(spec: ClientSpec): void {
       await client?.dispose();
       await routes?.stop();
       // SIGTERM: the CLI shuts down gracefully and exits 0.
-      const codes = await Promise.all([echo?.stop(), small?.stop()]);
-      expect(codes).toEqual([0, 0]);
+      const codes = await Promise.all([echo?.stop(), small?.stop(), deflate?.stop()]);
+      expect(codes).toEqual([0, 0, 0]);
+    });
+
+    it('without --deflate, the client\'s permessage-deflate offer is declined', async () => {
+      expect(await client.extensions(echo.url)).toBe('');
+    });
+
+    describe('strictws echo --deflate (the client\'s own default offer)', () => {
+      it('negotiates permessage-deflate, and the client reports it', async () => {
+        expect(await client.extensions(deflate.url)).toMatch(/^permessage-deflate\b/);
+      });
+
+      for (const { name, messages } of [...DEFLATE_CASES, ...ECHO_CASES]) {
+        it(`echoes ${name}, byte-exact`, async () => {
+          const received = await client.exchange(deflate.url, messages, messages.length);
+          expectSameMessages(received, messages);
+        });
+      }
     });
 
     for (const { name, messages } of ECHO_CASES) {

@@ -36,6 +36,7 @@ async function create({ pageUrl }: { pageUrl: string }): Promise<InteropClient> 
       });
       return { received: session.received.map(fromWire), close: session.close };
     },
+    extensions: (url) => call<string>(page, 'extensions', { url }),
     async dispose() {
       await browser.close();
     },

@@ -60,6 +60,7 @@ async function create(): Promise<InteropClient> {
       });
       return { received: session.received.map(fromWire), close: session.close };
     },
+    extensions: (url) => run<string>('extensions', { url }),
     async ping(url, payload) {
       const { pong } = await run<{ pong: string }>('ping', { url, payload: payload.toString('base64') });
       return Buffer.from(pong, 'base64');

@@ -33,7 +33,8 @@ def from_wire(message):
 
 def connect(url):
     # No size cap (1 MiB messages), no keepalive pings of our own; the default
-    # permessage-deflate offer stays, so the server has to decline it.
+    # permessage-deflate offer stays: strictws echo declines it, and
+    # strictws echo --deflate accepts it.
     return websockets.connect(url, max_size=None, ping_interval=None, open_timeout=10, close_timeout=10)
 
 
@@ -74,7 +75,16 @@ async def ping(url, payload):
         return {"pong": base64.b64encode(data).decode("ascii")}
 
 
-OPS = {"exchange": exchange, "closeWith": close_with, "untilClosed": until_closed, "ping": ping}
+async def extensions(url):
+    async with connect(url) as ws:
+        # Negotiated for real: an extension object is active, and the server's
+        # Sec-WebSocket-Extensions header says what was agreed.
+        if not ws.extensions:
+            return ""
+        return ws.response_headers.get("Sec-WebSocket-Extensions", "")
+
+
+OPS = {"exchange": exchange, "closeWith": close_with, "untilClosed": until_closed, "ping": ping, "extensions": extensions}
 
 
 def write(obj):

@@ -67,6 +67,15 @@ const client: InteropClient = {
     return session;
   },
 
+  async extensions(url) {
+    const ws = await open(url);
+    const extensions = ws.extensions;
+    const close = closed(ws);
+    ws.close(1000);
+    await close;
+    return extensions;
+  },
+
   async dispose() {},
 };
 

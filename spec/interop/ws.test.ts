@@ -72,6 +72,14 @@ const client: InteropClient = {
     return data;
   },
 
+  async extensions(url) {
+    const ws = await open(url);
+    const extensions = ws.extensions;
+    ws.close(1000);
+    await once(ws, 'close');
+    return extensions;
+  },
+
   async dispose() {},
 };
 

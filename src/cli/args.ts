@@ -1,4 +1,5 @@
 /** Flag parsing shared by the commands: node:util parseArgs, with clear errors. */
+import type { DeflateOptions } from '../protocol/index.js';
 import { LEVELS, type Level } from './log.js';
 
 export class UsageError extends Error {
@@ -11,6 +12,11 @@ export const commonFlags = {
   host: { type: 'string', short: 'H', default: '127.0.0.1' },
   path: { type: 'string' },
   'max-payload': { type: 'string' },
+  deflate: { type: 'boolean', default: false },
+  'deflate-threshold': { type: 'string' },
+  'deflate-window-bits': { type: 'string' },
+  'deflate-mem-level': { type: 'string' },
+  'deflate-no-context-takeover': { type: 'boolean', default: false },
   'log-level': { type: 'string', short: 'l', default: 'info' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -52,4 +58,45 @@ export function level(value: string): Level {
 export function path(value: string | undefined): string | undefined {
   if (value !== undefined && !value.startsWith('/')) throw new UsageError(`--path must start with "/", got "${value}"`);
   return value;
+}
+
+function integer(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+export interface DeflateFlags {
+  deflate?: boolean;
+  'deflate-threshold'?: string;
+  'deflate-window-bits'?: string;
+  'deflate-mem-level'?: string;
+  'deflate-no-context-takeover'?: boolean;
+}
+
+/** The server's perMessageDeflate option from the --deflate flags (off without --deflate). */
+export function deflate(flags: DeflateFlags): DeflateOptions | false {
+  const tuned = (['deflate-threshold', 'deflate-window-bits', 'deflate-mem-level', 'deflate-no-context-takeover'] as const).filter(
+    (name) => flags[name] !== undefined && flags[name] !== false,
+  );
+  if (!flags.deflate) {
+    if (tuned.length > 0) throw new UsageError(`--${tuned[0]} needs --deflate`);
+    return false;
+  }
+  const options: DeflateOptions = {};
+  if (flags['deflate-threshold'] !== undefined) {
+    // 0 is allowed here: compress every message.
+    options.threshold = flags['deflate-threshold'] === '0' ? 0 : bytes('deflate-threshold', flags['deflate-threshold']);
+  }
+  if (flags['deflate-window-bits'] !== undefined) {
+    const bits = integer('deflate-window-bits', flags['deflate-window-bits'], 9, 15);
+    options.serverMaxWindowBits = bits;
+    options.clientMaxWindowBits = bits;
+  }
+  if (flags['deflate-mem-level'] !== undefined) options.memLevel = integer('deflate-mem-level', flags['deflate-mem-level'], 1, 9);
+  if (flags['deflate-no-context-takeover']) {
+    options.serverNoContextTakeover = true;
+    options.clientNoContextTakeover = true;
+  }
+  return options;
 }

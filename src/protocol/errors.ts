@@ -75,6 +75,8 @@ export const HandshakeFailures = {
   UNSUPPORTED_VERSION: 426,
   // RFC 6455 §4.1 item 9 / §11.3.4: Sec-WebSocket-Protocol is a list of tokens.
   INVALID_PROTOCOL_HEADER: 400,
+  // RFC 6455 §9.1: a Sec-WebSocket-Extensions value that does not conform to its ABNF.
+  INVALID_EXTENSIONS_HEADER: 400,
   // RFC 6455 §10.2: the server may refuse origins it does not accept.
   FORBIDDEN_ORIGIN: 403,
   // RFC 6455 §4.2.1: the resource name is not served here.

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { HandshakeError } from './errors.js';
+import { type ExtensionOffer, parseExtensions } from './extensions.js';
 
 /** RFC 6455 §1.3: the GUID appended to the key. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -137,6 +138,8 @@ export interface UpgradeRequest {
   protocols: string[];
   /** Sec-WebSocket-Extensions field values as received (RFC 6455 §9.1). */
   extensions: string[];
+  /** The same, parsed: every extension offered, in the client's order of preference. */
+  extensionOffers: ExtensionOffer[];
   headers: Map<string, string[]>;
 }
 
@@ -217,13 +220,19 @@ export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}
   if (!protocols.every((p) => TOKEN.test(p))) {
     throw new HandshakeError('INVALID_PROTOCOL_HEADER', 'Sec-WebSocket-Protocol must be a list of tokens');
   }
+  // RFC 6455 §9.1: a value that does not conform to the ABNF fails the handshake
+  // (whether or not the server speaks any extension). Offers that parse but
+  // mean nothing sensible are for the extension to decline (deflate.ts).
+  const extensions = headers.get('sec-websocket-extensions') ?? [];
+  const extensionOffers = parseExtensions(extensions);
   return {
     key,
     target: request.target,
     host,
     origin,
     protocols,
-    extensions: headers.get('sec-websocket-extensions') ?? [],
+    extensions,
+    extensionOffers,
     headers,
   };
 }

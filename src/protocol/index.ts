@@ -6,3 +6,5 @@ export * from './frame.js';
 export * from './message.js';
 export * from './connection.js';
 export * from './handshake.js';
+export * from './extensions.js';
+export * from './deflate.js';

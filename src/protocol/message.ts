@@ -2,9 +2,12 @@
  * RFC 6455 §5.4 and §5.5: message assembly. Reassembles fragmented data
  * messages, lets control frames interleave, enforces the message size and
  * fragment caps from the frame header, and validates text as it arrives.
+ * With permessage-deflate (RFC 7692) negotiated, it also applies the rules
+ * of RSV1 (§6) and hands compressed messages to the inflater; what comes out
+ * goes through the same size cap and UTF-8 check as bytes off the wire.
  */
 import { ProtocolError } from './errors.js';
-import { type FrameSink, Opcode, isControlOpcode } from './frame.js';
+import { type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
 /** 16 MiB: Autobahn cases 9.1.6 and 9.2.6 send messages of exactly this size. */
@@ -17,6 +20,14 @@ export interface MessageLimits {
   maxPayload?: number;
   /** Most frames in one data message; more fails with 1008. */
   maxFragments?: number;
+}
+
+/** Inflates whole compressed messages for a negotiated extension (RFC 7692: deflate.ts). */
+export interface MessageInflater {
+  /** The most compressed bytes a message of `maxPayload` decoded bytes may arrive in. */
+  compressedLimit(maxPayload: number): number;
+  /** The message's payloads inflated, or undefined if that would exceed `limit` bytes. Throws ProtocolError. */
+  inflate(pieces: readonly Buffer[], limit: number): Buffer | undefined;
 }
 
 export interface MessageHandler {
@@ -38,8 +49,14 @@ export class MessageAssembler implements FrameSink {
   // The data message being assembled: opcode 0 means none.
   private messageOpcode = 0;
   private fragments = 0;
+  /** Payload bytes announced by the message's frame headers so far. */
+  private wireLength = 0;
+  /** Decoded bytes kept so far (after inflating, for a compressed message). */
   private messageLength = 0;
   private pieces: Buffer[] = [];
+  /** RFC 7692 §6: the message's first frame had RSV1; its payloads wait in `compressedPieces`. */
+  private compressed = false;
+  private compressedPieces: Buffer[] = [];
   private readonly utf8 = new Utf8Validator();
   // The frame being received.
   private frameOpcode = 0;
@@ -50,36 +67,49 @@ export class MessageAssembler implements FrameSink {
   constructor(
     private readonly handler: MessageHandler,
     limits: MessageLimits = {},
+    /** Set when permessage-deflate was negotiated: RSV1 then marks a compressed message. */
+    private readonly inflater?: MessageInflater,
   ) {
     this.maxPayload = limits.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.maxFragments = limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
   }
 
-  onFrameHeader(fin: boolean, _rsv: number, opcode: number, length: number): void {
+  onFrameHeader(fin: boolean, rsv: number, opcode: number, length: number): void {
     this.frameOpcode = opcode;
     this.frameFin = fin;
     this.frameLength = length;
-    if (isControlOpcode(opcode)) return;
+    // RSV1 means "compressed" only once permessage-deflate is negotiated; the
+    // decoder refuses it otherwise (RFC 6455 §5.2).
+    const rsv1 = this.inflater !== undefined && (rsv & RSV1) !== 0;
+    if (isControlOpcode(opcode)) {
+      // RFC 7692 §6: control frames are never compressed.
+      if (rsv1) throw new ProtocolError('UNEXPECTED_COMPRESSION_BIT', 'RSV1 set on a control frame');
+      return;
+    }
     if (opcode === Opcode.CONTINUATION) {
       // RFC 6455 §5.4: a continuation needs a message to continue.
       if (this.messageOpcode === 0) {
         throw new ProtocolError('UNEXPECTED_CONTINUATION', 'continuation frame with no message to continue');
       }
+      // RFC 7692 §6: only the first frame of a message says it is compressed.
+      if (rsv1) throw new ProtocolError('UNEXPECTED_COMPRESSION_BIT', 'RSV1 set on a continuation frame');
     } else {
       // RFC 6455 §5.4: a new message may not start before the last one's FIN.
       if (this.messageOpcode !== 0) {
         throw new ProtocolError('EXPECTED_CONTINUATION', 'new data frame before the previous message ended');
       }
       this.messageOpcode = opcode;
+      this.compressed = rsv1;
     }
     if (++this.fragments > this.maxFragments) {
       throw new ProtocolError('TOO_MANY_FRAGMENTS', `message has more than ${this.maxFragments} fragments`);
     }
-    // RFC 6455 §10.4: decided from the header, before the payload arrives.
-    if (this.messageLength + length > this.maxPayload) {
-      throw new ProtocolError('MESSAGE_TOO_BIG', `message exceeds ${this.maxPayload} bytes`);
-    }
-    this.messageLength += length;
+    // RFC 6455 §10.4: decided from the header, before the payload arrives. A
+    // compressed message is held to its compressed bound here, and to
+    // maxPayload once inflated (append).
+    const cap = this.compressed ? this.inflater!.compressedLimit(this.maxPayload) : this.maxPayload;
+    if (this.wireLength + length > cap) this.tooBig();
+    this.wireLength += length;
   }
 
   onFramePayload(data: Buffer): void {
@@ -87,15 +117,34 @@ export class MessageAssembler implements FrameSink {
       this.controlPieces.push(data);
       return;
     }
+    if (this.compressed) {
+      this.compressedPieces.push(data);
+      return;
+    }
+    this.append(data, this.fragments === 1 && this.frameFin && data.length === this.frameLength);
+  }
+
+  /**
+   * Decoded bytes of the data message, off the wire or out of the inflater:
+   * the size cap, the UTF-8 check and keeping them, in one place.
+   * `whole`: `data` is the whole message.
+   */
+  private append(data: Buffer, whole: boolean): void {
+    // RFC 6455 §10.4.
+    if (this.messageLength + data.length > this.maxPayload) this.tooBig();
+    this.messageLength += data.length;
     if (this.messageOpcode === Opcode.TEXT) {
       // RFC 6455 §8.1: fail as soon as the bytes cannot be UTF-8. A whole
-      // unfragmented message takes the native check; anything split, the DFA.
-      const whole = this.fragments === 1 && this.frameFin && data.length === this.frameLength;
+      // message takes the native check; anything split, the DFA.
       if (whole ? !isValidUtf8(data) : this.utf8.write(data) !== -1) {
         throw new ProtocolError('INVALID_UTF8', 'text message is not valid UTF-8');
       }
     }
     this.pieces.push(data);
+  }
+
+  private tooBig(): never {
+    throw new ProtocolError('MESSAGE_TOO_BIG', `message exceeds ${this.maxPayload} bytes`);
   }
 
   onFrameEnd(): void {
@@ -107,6 +156,13 @@ export class MessageAssembler implements FrameSink {
       return;
     }
     if (!this.frameFin) return;
+    if (this.compressed) {
+      // RFC 7692 §7.2.2: the whole message inflates at once, within what is left of the cap.
+      const inflated = this.inflater!.inflate(this.compressedPieces, this.maxPayload - this.messageLength);
+      this.compressedPieces = [];
+      if (inflated === undefined) this.tooBig();
+      this.append(inflated, true);
+    }
     const isBinary = this.messageOpcode === Opcode.BINARY;
     if (!isBinary) {
       // RFC 6455 §8.1: a message may not end inside a code point. (A payload
@@ -120,7 +176,9 @@ export class MessageAssembler implements FrameSink {
     this.pieces = [];
     this.messageOpcode = 0;
     this.fragments = 0;
+    this.wireLength = 0;
     this.messageLength = 0;
+    this.compressed = false;
     this.handler.onMessage(data, isBinary);
   }
 }

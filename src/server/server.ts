@@ -11,14 +11,19 @@ import type { Duplex } from 'node:stream';
 import {
   DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_PAYLOAD,
+  type DeflateOptions,
   HandshakeError,
+  PerMessageDeflate,
+  type ResolvedDeflateOptions,
   RequestReader,
   type RequestLimits,
   type UpgradeRequest,
   buildAcceptResponse,
   buildErrorResponse,
   buildHttpResponse,
+  negotiateDeflate,
   rejectResponse,
+  resolveDeflateOptions,
   selectProtocol,
   validateUpgrade,
 } from '../protocol/index.js';
@@ -77,6 +82,11 @@ export interface ServerOptions extends RequestLimits {
   /** Keep the `clients` set (default true). */
   clientTracking?: boolean;
   /**
+   * Negotiate permessage-deflate (RFC 7692) with clients that offer it:
+   * true for the defaults, or options. Default false: no compression.
+   */
+  perMessageDeflate?: boolean | DeflateOptions;
+  /**
    * Standalone server only: answer a plain request (one without an Upgrade
    * header), e.g. GET / with a page. Returning nothing gives the default 426.
    * The connection closes after the response.
@@ -104,6 +114,7 @@ export class WebSocketServer extends EventEmitter {
   readonly options: ServerOptions;
 
   private readonly socketOptions: SocketOptions;
+  private readonly deflate: ResolvedDeflateOptions | undefined;
   private readonly netServer: NetServer | undefined;
   private readonly attached: HttpServer | HttpsServer | undefined;
   private readonly handshaking = new Set<Socket>();
@@ -119,6 +130,7 @@ export class WebSocketServer extends EventEmitter {
       throw new TypeError('exactly one of "port", "server" or "noServer" must be given');
     }
     this.options = options;
+    this.deflate = resolveDeflateOptions(options.perMessageDeflate);
     this.socketOptions = {
       maxPayload: options.maxPayload ?? DEFAULTS.maxPayload,
       maxFragments: options.maxFragments ?? DEFAULTS.maxFragments,
@@ -334,13 +346,16 @@ export class WebSocketServer extends EventEmitter {
       this.refuse(socket, 500, undefined, {});
       return;
     }
+    // RFC 7692 §5: the first acceptable permessage-deflate offer, if we speak it.
+    const agreement = this.deflate && negotiateDeflate(upgrade.extensionOffers, this.deflate).agreement;
     this.handshaking.delete(socket);
     socket.off('error', destroyOnError);
-    socket.write(buildAcceptResponse({ key: upgrade.key, protocol }));
-    const ws = new WebSocket(socket, this.socketOptions, protocol);
+    socket.write(buildAcceptResponse({ key: upgrade.key, protocol, extensions: agreement?.response }));
+    const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate);
+    const ws = new WebSocket(socket, this.socketOptions, protocol, agreement?.response, deflate);
     if (this.options.clientTracking !== false) {
-      this.clients.add(ws);
-      ws.once('close', () => this.clients.delete(ws));
+      // No listener closure here: it would keep this scope, `request` included, alive per client.
+      ws.track(this.clients);
     }
     callback(ws, request);
     ws.receiveHead(head);

@@ -1,6 +1,10 @@
 /**
  * One accepted WebSocket connection: the sans-I/O Connection driven by a
  * socket, with timers and backpressure. Shaped like `ws`'s WebSocket.
+ *
+ * With permessage-deflate, a large message is compressed on the threadpool
+ * (deflate-pool.ts); until it is sent, what is sent after it waits, in order,
+ * counted in `bufferedAmount` (docs/deflate.md).
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -9,8 +13,11 @@ import {
   Connection,
   type ConnectionHandler,
   type MessageLimits,
+  type PerMessageDeflate,
   type ProtocolError,
+  encodeClosePayload,
 } from '../protocol/index.js';
+import { ASYNC_DEFLATE_BYTES, deflateOffLoop } from './deflate-pool.js';
 import { WebSocketError } from './errors.js';
 
 export type SendCallback = (error?: Error | null) => void;
@@ -29,6 +36,14 @@ export interface SocketOptions extends MessageLimits {
   /** How long to wait for the closing handshake before destroying the socket (ms). */
   closeTimeout: number;
 }
+
+/** What was sent while a large message was being compressed: it follows that message, in order. */
+type Held =
+  | { kind: 'message'; data: Buffer; isBinary: boolean; callback: SendCallback | undefined }
+  | { kind: 'frame'; data: Buffer; callback: SendCallback | undefined }
+  | { kind: 'close'; code: number | undefined; reason: string | undefined };
+
+const heldBytes = (item: Held): number => (item.kind === 'close' ? 0 : item.data.length);
 
 const kWebSocket = Symbol('strictws.websocket');
 type TaggedSocket = Socket & { [kWebSocket]?: WebSocket };
@@ -51,7 +66,7 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
 
   /** The subprotocol agreed in the handshake, or ''. */
   readonly protocol: string;
-  /** The Sec-WebSocket-Extensions value agreed, or ''. */
+  /** The Sec-WebSocket-Extensions value agreed (e.g. "permessage-deflate"), or ''. */
   readonly extensions: string;
   /** Set by the heartbeat; true when the peer has shown life since the last ping. */
   isAlive = true;
@@ -62,17 +77,29 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
   private transportClosed = false;
   /** send() returned false or reading paused: a 'drain' is owed. */
   private drainOwed = false;
+  /** The server's `clients` set, which this leaves on close (a field, not a listener closure per client). */
+  private tracker: Set<WebSocket> | undefined = undefined;
+  /** permessage-deflate, if negotiated. */
+  private readonly deflate: PerMessageDeflate | undefined;
+  /** Set while a message is compressed on the threadpool: what was sent after it, in order. */
+  private backlog: Held[] | undefined = undefined;
+  /** Bytes of the message being compressed and of the backlog. */
+  private held = 0;
+  /** close() was called behind held messages: the close frame follows them. */
+  private closeHeld = false;
 
   constructor(
     private readonly socket: Socket,
     private readonly options: SocketOptions,
     protocol = '',
     extensions = '',
+    deflate?: PerMessageDeflate,
   ) {
     super();
     this.protocol = protocol;
     this.extensions = extensions;
-    this.connection = new Connection(this, options);
+    this.deflate = deflate;
+    this.connection = new Connection(this, { ...options, deflate });
     const tagged = socket as TaggedSocket;
     tagged[kWebSocket] = this;
     socket.setNoDelay(true);
@@ -86,12 +113,12 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
 
   get readyState(): number {
     if (this.transportClosed) return WebSocket.CLOSED;
-    return this.connection.state === 'OPEN' ? WebSocket.OPEN : WebSocket.CLOSING;
+    return this.connection.state === 'OPEN' && !this.closeHeld ? WebSocket.OPEN : WebSocket.CLOSING;
   }
 
-  /** Bytes queued in the socket and not yet handed to the kernel. */
+  /** Bytes queued and not yet handed to the kernel: in the socket, and held behind a message being compressed. */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.held;
   }
 
   get remoteAddress(): string | undefined {
@@ -109,12 +136,20 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
       options = undefined;
     }
     const isBinary = options?.binary ?? typeof data !== 'string';
-    return this.transmit(() => this.connection.send(toBuffer(data), isBinary), callback);
+    if (!this.writable(callback)) return false;
+    const buffer = toBuffer(data);
+    if (this.backlog) return this.hold({ kind: 'message', data: buffer, isBinary, callback });
+    if (this.deflateLater(buffer, isBinary, callback)) return this.afterWrite(undefined);
+    this.connection.send(buffer, isBinary);
+    return this.afterWrite(callback);
   }
 
   /** Write a frame made once by `encodeMessage`, e.g. the same bytes for many clients. */
   sendFrame(frame: Buffer, callback?: SendCallback): boolean {
-    return this.transmit(() => this.connection.sendEncoded(frame), callback);
+    if (!this.writable(callback)) return false;
+    if (this.backlog) return this.hold({ kind: 'frame', data: frame, callback });
+    this.connection.sendEncoded(frame);
+    return this.afterWrite(callback);
   }
 
   ping(data: Sendable = Buffer.alloc(0)): void {
@@ -130,8 +165,15 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
    * if the peer has not completed it within `closeTimeout`.
    */
   close(code?: number, reason?: string): void {
-    if (this.connection.state !== 'OPEN') return;
-    this.connection.close(code, reason);
+    if (this.connection.state !== 'OPEN' || this.closeHeld) return;
+    if (this.backlog) {
+      // Behind the held messages; a bad code or reason throws now all the same.
+      encodeClosePayload(code, reason);
+      this.closeHeld = true;
+      this.backlog.push({ kind: 'close', code, reason });
+    } else {
+      this.connection.close(code, reason);
+    }
     this.armCloseTimer();
   }
 
@@ -193,7 +235,7 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
       socket.uncork();
     }
     // Receive-side backpressure: stop reading a peer we cannot answer.
-    if (socket.writableLength > this.options.highWaterMark && !socket.destroyed) {
+    if (this.bufferedAmount > this.options.highWaterMark && !socket.destroyed) {
       socket.pause();
       this.expectDrain();
     }
@@ -201,14 +243,23 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
 
   /** @internal */
   handleDrain(): void {
+    // Still over the mark with held messages: deflated() looks again once they go.
+    if (this.held > 0 && this.bufferedAmount >= this.options.highWaterMark) return;
     this.drainOwed = false;
     if (this.socket.isPaused()) this.socket.resume();
     this.emit('drain');
   }
 
+  /** @internal Join `clients`; leave it when the socket closes, before 'close' is emitted. */
+  track(clients: Set<WebSocket>): void {
+    this.tracker = clients;
+    clients.add(this);
+  }
+
   /** @internal */
   handleClose(): void {
     this.transportClosed = true;
+    this.tracker?.delete(this);
     if (this.closeTimer) clearTimeout(this.closeTimer);
     const { peerClose } = this.connection;
     const code = peerClose?.code ?? this.failure?.closeCode ?? ABNORMAL_CLOSURE;
@@ -220,14 +271,16 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
     this.abort(new WebSocketError('SOCKET_ERROR', undefined, error));
   }
 
-  private transmit(write: () => void, callback: (SendCallback) | undefined): boolean {
-    if (this.connection.state !== 'OPEN' || this.transportClosed) {
-      if (callback) process.nextTick(callback, new WebSocketError('NOT_OPEN'));
-      return false;
-    }
-    write();
+  // send() and sendFrame() without a closure per message: check, write, then account.
+  private writable(callback: SendCallback | undefined): boolean {
+    if (this.connection.state === 'OPEN' && !this.transportClosed && !this.closeHeld) return true;
+    if (callback) process.nextTick(callback, new WebSocketError('NOT_OPEN'));
+    return false;
+  }
+
+  private afterWrite(callback: SendCallback | undefined): boolean {
     if (callback) this.socket.write(EMPTY, callback);
-    const queued = this.socket.writableLength;
+    const queued = this.bufferedAmount;
     if (queued > this.options.maxBufferedAmount) {
       this.fail(new WebSocketError('SEND_BUFFER_LIMIT', POLICY_VIOLATION));
       this.connection.close(POLICY_VIOLATION, 'send buffer limit exceeded');
@@ -255,11 +308,96 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
     const socket = this.socket;
     // A socket that needs a drain emits 'drain'; an ended one takes no writes.
     if (socket.writableNeedDrain || socket.writableEnded || socket.destroyed) return;
+    // Only held messages keep it over the mark: deflated() looks again once they go.
+    if (socket.writableLength === 0 && this.held > 0) return;
     socket.write(EMPTY, (error) => {
       if (error || !this.drainOwed) return;
-      if (socket.writableLength < this.options.highWaterMark) this.handleDrain();
+      if (this.bufferedAmount < this.options.highWaterMark) this.handleDrain();
       else this.watchQueue();
     });
+  }
+
+  // permessage-deflate: large messages compressed on the threadpool, in order.
+
+  /** Start compressing a large message on the threadpool; false if it goes out now instead. */
+  private deflateLater(data: Buffer, isBinary: boolean, callback: SendCallback | undefined): boolean {
+    if (!this.deflate || data.length < ASYNC_DEFLATE_BYTES) return false;
+    const options = this.deflate.deflateOptions(data);
+    if (!options) return false;
+    this.backlog = [];
+    this.held += data.length;
+    deflateOffLoop(data, options, (out) => this.deflated(data, isBinary, callback, out));
+    return true;
+  }
+
+  private hold(item: Held): boolean {
+    this.backlog!.push(item);
+    this.held += heldBytes(item);
+    return this.afterWrite(undefined);
+  }
+
+  /** A message compressed on the threadpool: send it, then what waited behind it. */
+  private deflated(data: Buffer, isBinary: boolean, callback: SendCallback | undefined, out: Buffer | undefined): void {
+    this.held -= data.length;
+    const backlog = this.backlog!;
+    this.backlog = undefined;
+    const socket = this.socket;
+    socket.cork();
+    try {
+      if (!this.sendable()) {
+        this.drop([{ kind: 'message', data, isBinary, callback }, ...backlog]);
+        return;
+      }
+      const payload = out && this.deflate!.finishDeflate(data, out);
+      if (payload) this.connection.sendCompressed(payload, isBinary);
+      else this.connection.send(data, isBinary, false);
+      if (callback) socket.write(EMPTY, callback);
+      this.release(backlog);
+    } finally {
+      socket.uncork();
+    }
+    if (this.drainOwed) this.watchQueue();
+  }
+
+  /** Send what was held, in order, until one more large message needs the threadpool. */
+  private release(items: Held[]): void {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (this.backlog) {
+        // Compressing again: the rest waits behind that message (still counted in `held`).
+        this.backlog.push(...items.slice(i));
+        return;
+      }
+      this.held -= heldBytes(item);
+      if (!this.sendable()) {
+        this.drop(items.slice(i));
+        return;
+      }
+      if (item.kind === 'close') {
+        this.connection.close(item.code, item.reason);
+      } else if (item.kind === 'frame') {
+        this.connection.sendEncoded(item.data);
+        if (item.callback) this.socket.write(EMPTY, item.callback);
+      } else if (!this.deflateLater(item.data, item.isBinary, item.callback)) {
+        this.connection.send(item.data, item.isBinary);
+        if (item.callback) this.socket.write(EMPTY, item.callback);
+      }
+    }
+  }
+
+  private sendable(): boolean {
+    return this.connection.state === 'OPEN' && !this.transportClosed;
+  }
+
+  /**
+   * The connection closed while these waited: they are not sent, and their
+   * callbacks hear so. Nothing else is held then (one compression at a time).
+   */
+  private drop(items: Held[]): void {
+    this.held = 0;
+    for (const item of items) {
+      if (item.kind !== 'close' && item.callback) process.nextTick(item.callback, new WebSocketError('NOT_OPEN'));
+    }
   }
 
   private fail(error: ProtocolError | WebSocketError): void {
@@ -301,7 +439,8 @@ function onSocketClose(this: TaggedSocket): void {
 
 function onSocketEnd(this: TaggedSocket): void {
   // The peer closed its side: finish ours (allowHalfOpen sockets wait for this).
-  this.end();
+  // Not twice: a second end() only builds an ERR_STREAM_ALREADY_FINISHED (~1 KiB, with its stack).
+  if (!this.writableEnded) this.end();
 }
 
 function onSocketError(this: TaggedSocket, error: Error): void {

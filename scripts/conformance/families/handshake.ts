@@ -5,7 +5,7 @@
  * RFC 6585 §5 431).
  */
 import { randomBytes } from 'node:crypto';
-import { type Case, type CaseContext, type Family, Mismatch, checkAccept, expectMessage, expectPong, expectServing } from '../case.js';
+import { type Case, type CaseContext, type Family, Mismatch, type ServerName, checkAccept, expectMessage, expectPong, expectServing } from '../case.js';
 import { type Conn, type HttpResult, type RequestOptions, acceptFor, buildRequest, sleep } from '../client.js';
 import { OP, frames } from '../wire.js';
 
@@ -25,7 +25,7 @@ function describeResponse(r: HttpResult): string {
   return `HTTP ${r.status} ${r.reason}${body}`;
 }
 
-interface Rejection {
+export interface Rejection {
   /** The status, or the statuses any of which is right. */
   status: number | number[];
   /** Header values the answer must carry (case-insensitive compare of the value). */
@@ -35,8 +35,8 @@ interface Rejection {
 }
 
 /** Send `request`, expect an HTTP error response with `want`, then the server's TCP close. */
-async function expectRejection(t: CaseContext, request: string | Buffer, want: Rejection, chunk?: number): Promise<void> {
-  const c = await t.connect();
+export async function expectRejection(t: CaseContext, request: string | Buffer, want: Rejection, chunk?: number, server?: ServerName): Promise<void> {
+  const c = await t.connect(undefined, server);
   if (chunk) await c.sendChopped(request, chunk);
   else await c.send(request);
   const r = await c.response();

@@ -1,0 +1,447 @@
+/**
+ * The measurements behind docs/deflate.md: how permessage-deflate runs in
+ * strictws (node:zlib's synchronous one-shot calls, a preset dictionary for
+ * context takeover) and what it costs, next to `ws` (persistent zlib streams
+ * on the threadpool, at most 10 zlib jobs at once).
+ *
+ *   npm run build && npx tsx scripts/deflate-measure.ts [codec] [echo] [memory]
+ *
+ * codec   time per message to inflate and to compress, by size, in-process
+ * echo    an echo server under load, strictws and ws: messages per second and
+ *         the server's event-loop delay (what a blocking call costs the others)
+ * memory  RSS per connection with compression: N connections that each
+ *         exchanged one compressed message, by window bits and memLevel
+ *
+ * Servers run in child processes (this file with --serve), with --expose-gc
+ * so memory is read after a full collection. The load client is a raw socket
+ * client that sends pre-compressed frames and only parses frame headers, so
+ * it costs little next to the server.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { type Socket, connect } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { constants, createDeflateRaw, createInflateRaw, deflateRawSync } from 'node:zlib';
+
+const SELF = fileURLToPath(import.meta.url);
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** JSON-like text, as applications send: compresses to about a fifth. */
+function jsonText(bytes: number, seed = 1): Buffer {
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'status', 'ok', 'error', 'user', 'name', 'value', 'message', 'count'];
+  const parts: string[] = [];
+  let length = 0;
+  let x = seed;
+  for (let i = 0; length < bytes; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const line = `${JSON.stringify({ id: i, user: `${words[x % 12]}${x % 1000}`, status: words[(x >>> 8) % 12], value: (x % 100000) / 100, ts: 1700000000000 + (x % 100000) })},\n`;
+    parts.push(line);
+    length += line.length;
+  }
+  return Buffer.from(parts.join('').slice(0, bytes));
+}
+
+function label(n: number): string {
+  return n >= MiB ? `${n / MiB} MiB` : `${n / KiB} KiB`;
+}
+
+function fmt(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
+}
+
+// ---------------------------------------------------------------------------
+// The server harness (a child process)
+// ---------------------------------------------------------------------------
+
+interface ServeSpec {
+  kind: 'strictws' | 'ws';
+  deflate: {
+    serverMaxWindowBits?: number;
+    clientMaxWindowBits?: number;
+    memLevel?: number;
+    serverNoContextTakeover?: boolean;
+    clientNoContextTakeover?: boolean;
+  };
+}
+
+async function serve(spec: ServeSpec): Promise<void> {
+  const send = (message: object) => process.send!(message);
+  const echo = (ws: { on(event: 'message', fn: (data: Buffer, isBinary: boolean) => void): void; send(data: Buffer, options: { binary: boolean }): void }) =>
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  let port: number;
+  if (spec.kind === 'strictws') {
+    const { WebSocketServer } = await import('../dist/index.js');
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: spec.deflate, heartbeat: false });
+    wss.on('connection', (ws) => echo(ws));
+    await once(wss, 'listening');
+    port = (wss.address() as { port: number }).port;
+  } else {
+    const { WebSocketServer } = await import('ws');
+    const { memLevel, ...negotiated } = spec.deflate;
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { ...negotiated, zlibDeflateOptions: memLevel ? { memLevel } : {} } });
+    wss.on('connection', (ws) => echo(ws as never));
+    await once(wss, 'listening');
+    port = (wss.address() as { port: number }).port;
+  }
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  process.on('message', (message: { op: string }) => {
+    if (message.op === 'memory') {
+      (globalThis as { gc?: () => void }).gc?.();
+      const m = process.memoryUsage();
+      send({ op: 'memory', rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers });
+    } else if (message.op === 'delay-start') {
+      delay.reset();
+      delay.enable();
+      send({ op: 'delay-start' });
+    } else if (message.op === 'delay-stop') {
+      delay.disable();
+      send({ op: 'delay', p50: delay.percentile(50) / 1e6, p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 });
+    }
+  });
+  send({ op: 'ready', port });
+}
+
+class Server {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  static async start(spec: ServeSpec): Promise<Server> {
+    const child = fork(SELF, ['--serve', JSON.stringify(spec)], { execArgv: [...process.execArgv, '--expose-gc'], stdio: 'inherit' });
+    const [message] = (await once(child, 'message')) as [{ op: string; port: number }];
+    return new Server(child, message.port);
+  }
+
+  async ask<T>(op: string): Promise<T> {
+    this.child.send({ op });
+    for (;;) {
+      const [message] = (await once(this.child, 'message')) as [{ op: string } & T];
+      if (message.op === op || (op === 'delay-stop' && message.op === 'delay')) return message;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill();
+    await once(this.child, 'exit');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// A cheap load client: pre-compressed, pre-masked frames; headers parsed only
+// ---------------------------------------------------------------------------
+
+/** A masked client frame with RSV1 set: the message compressed once, sent every time. */
+function compressedFrame(message: Buffer, windowBits = 15): Buffer {
+  const out = deflateRawSync(message, { windowBits, finishFlush: constants.Z_SYNC_FLUSH });
+  const payload = out.subarray(0, out.length - 4);
+  const n = payload.length;
+  const extended = n < 126 ? 0 : n < 65536 ? 2 : 8;
+  const frame = Buffer.alloc(2 + extended + 4 + n);
+  frame[0] = 0x80 | 0x40 | 0x1; // FIN, RSV1, text
+  frame[1] = 0x80 | (extended === 0 ? n : extended === 2 ? 126 : 127);
+  if (extended === 2) frame.writeUInt16BE(n, 2);
+  if (extended === 8) frame.writeBigUInt64BE(BigInt(n), 2);
+  const key = randomBytes(4);
+  key.copy(frame, 2 + extended);
+  for (let i = 0; i < n; i++) frame[6 + extended + i] = payload[i] ^ key[i & 3];
+  return frame;
+}
+
+class LoadClient {
+  /** Whole data frames received. */
+  messages = 0;
+  private pending: Buffer = Buffer.alloc(0);
+  private skip = 0;
+  onMessage: () => void = () => {};
+
+  private constructor(readonly socket: Socket) {}
+
+  static async connect(port: number, offer: string): Promise<LoadClient> {
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    await once(socket, 'connect');
+    socket.write(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: ${offer}\r\n\r\n`,
+    );
+    let head = Buffer.alloc(0);
+    for (;;) {
+      const [chunk] = (await once(socket, 'data')) as [Buffer];
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) continue;
+      const text = head.subarray(0, end).toString('latin1');
+      if (!text.startsWith('HTTP/1.1 101') || !/sec-websocket-extensions: permessage-deflate/i.test(text)) {
+        throw new Error(`no permessage-deflate: ${text}`);
+      }
+      const client = new LoadClient(socket);
+      socket.on('data', (c: Buffer) => client.onData(c));
+      socket.on('error', () => {});
+      if (head.length > end + 4) client.onData(head.subarray(end + 4));
+      return client;
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    for (;;) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, buf.length);
+        this.skip -= n;
+        buf = buf.subarray(n);
+        if (this.skip > 0 || buf.length === 0) break;
+        continue;
+      }
+      if (buf.length < 2) break;
+      let length = buf[1] & 0x7f;
+      let at = 2;
+      if (length === 126) {
+        if (buf.length < 4) break;
+        length = buf.readUInt16BE(2);
+        at = 4;
+      } else if (length === 127) {
+        if (buf.length < 10) break;
+        length = Number(buf.readBigUInt64BE(2));
+        at = 10;
+      }
+      const opcode = buf[0] & 0x0f;
+      buf = buf.subarray(at);
+      this.skip = length;
+      if (opcode === 0x1 || opcode === 0x2 || (opcode === 0 && (buf[0] & 0x80) !== 0)) {
+        this.messages++;
+        this.onMessage();
+      }
+    }
+    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// codec: the synchronous calls strictws makes, by message size
+// ---------------------------------------------------------------------------
+
+async function timeIt(fn: () => unknown, budgetMs: number, maxRuns = 100_000): Promise<number> {
+  for (let i = 0; i < 3; i++) fn();
+  const samples: number[] = [];
+  const started = performance.now();
+  while (performance.now() - started < budgetMs && samples.length < maxRuns) {
+    const t = performance.now();
+    fn();
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+/** A persistent zlib stream driven the asynchronous way (ws's): write, flush, wait. */
+function streamOnce(stream: ReturnType<typeof createDeflateRaw> | ReturnType<typeof createInflateRaw>, data: Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    let n = 0;
+    const onData = (chunk: Buffer) => (n += chunk.length);
+    stream.on('data', onData);
+    stream.write(data);
+    stream.flush(constants.Z_SYNC_FLUSH, () => {
+      stream.off('data', onData);
+      resolve(n);
+    });
+  });
+}
+
+async function codec(): Promise<void> {
+  const { PerMessageDeflate } = await import('../dist/protocol/index.js');
+  const params = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+  const noTakeover = { ...params, serverNoContextTakeover: true, clientNoContextTakeover: true };
+  console.log('\n## codec: milliseconds per message (median), one synchronous call each\n');
+  console.log('| message | compressed | deflate, window kept | deflate, no context takeover | inflate, window kept | inflate, no context takeover | deflate per MiB | inflate per MiB | ws-style async stream: deflate / inflate (latency) |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const size of [KiB, 64 * KiB, MiB, 16 * MiB]) {
+    const budget = size >= 16 * MiB ? 4000 : 1500;
+    const messages = [jsonText(size, 1), jsonText(size, 2)];
+    // Window kept: the dictionary is the previous message's tail, as on a live connection.
+    const warm = new PerMessageDeflate(params, { memLevel: 8, threshold: 0 });
+    warm.deflate(messages[0]);
+    let i = 0;
+    const deflateKept = await timeIt(() => warm.deflate(messages[i++ & 1]), budget);
+    const cold = new PerMessageDeflate(noTakeover, { memLevel: 8, threshold: 0 });
+    const compressedAlone = cold.deflate(messages[1])!;
+    const deflateAlone = await timeIt(() => cold.deflate(messages[1]), budget);
+    // Inflate a message compressed after the other one, with that one as the window.
+    const sender = new PerMessageDeflate(params, { memLevel: 8, threshold: 0 });
+    sender.deflate(messages[0]);
+    const compressedKept = sender.deflate(messages[1])!;
+    const inflateKept = await timeIt(() => {
+      // A fresh receiver whose window holds the first message, as after inflating it (set
+      // directly: inflating it here would be timed too).
+      const receiver = new PerMessageDeflate(params, { memLevel: 8, threshold: 0 });
+      (receiver as unknown as { inflated: { append(b: Buffer): void } }).inflated.append(messages[0]);
+      receiver.inflate([compressedKept], 32 * MiB);
+    }, budget);
+    const inflateAlone = await timeIt(() => cold.inflate([compressedAlone], 32 * MiB), budget);
+    // ws's way: a persistent stream, each message a write and a flush through the threadpool.
+    const d = createDeflateRaw();
+    const f = createInflateRaw();
+    await streamOnce(d, messages[0]);
+    const streamDeflate: number[] = [];
+    const streamInflate: number[] = [];
+    const withTail = Buffer.concat([compressedAlone, Buffer.from([0, 0, 0xff, 0xff])]);
+    for (let k = 0; k < (size >= MiB ? 10 : 200); k++) {
+      let t = performance.now();
+      await streamOnce(d, messages[k & 1]);
+      streamDeflate.push(performance.now() - t);
+      const g = createInflateRaw();
+      t = performance.now();
+      await streamOnce(g, withTail);
+      streamInflate.push(performance.now() - t);
+      g.close();
+    }
+    d.close();
+    f.close();
+    const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    const perMiB = (ms: number) => fmt((ms * MiB) / size);
+    console.log(
+      `| ${label(size)} | ${(compressedAlone.length / size).toFixed(2)} | ${fmt(deflateKept)} | ${fmt(deflateAlone)} | ${fmt(inflateKept)} | ${fmt(inflateAlone)} | ${perMiB(Math.max(deflateKept, deflateAlone))} | ${perMiB(Math.max(inflateKept, inflateAlone))} | ${fmt(median(streamDeflate))} / ${fmt(median(streamInflate))} |`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
+// echo: throughput and event-loop delay under load
+// ---------------------------------------------------------------------------
+
+async function echoLoad(kind: ServeSpec['kind'], size: number, connections: number, inFlight: number, seconds: number) {
+  const server = await Server.start({ kind, deflate: {} });
+  try {
+    const frame = compressedFrame(jsonText(size));
+    const clients = await Promise.all(
+      Array.from({ length: connections }, () => LoadClient.connect(server.port, 'permessage-deflate; client_no_context_takeover; client_max_window_bits')),
+    );
+    let running = true;
+    for (const c of clients) c.onMessage = () => running && c.socket.write(frame);
+    // Warm up, then measure.
+    for (const c of clients) for (let i = 0; i < inFlight; i++) c.socket.write(frame);
+    await new Promise((r) => setTimeout(r, 1000));
+    await server.ask('delay-start');
+    const start = clients.reduce((s, c) => s + c.messages, 0);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const done = clients.reduce((s, c) => s + c.messages, 0) - start;
+    const elapsed = (performance.now() - t0) / 1000;
+    const delay = await server.ask<{ p50: number; p99: number; max: number }>('delay-stop');
+    running = false;
+    for (const c of clients) c.close();
+    return { rate: done / elapsed, mbps: (done * size) / elapsed / MiB, delay };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function echo(): Promise<void> {
+  console.log('\n## echo: JSON-like text, client compresses (no context takeover), server inflates, echoes, compresses (context kept)\n');
+  console.log('| message | connections × in flight | server | messages/s | MiB/s (uncompressed) | event-loop delay p50 / p99 / max (ms) |');
+  console.log('| ---: | ---: | --- | ---: | ---: | ---: |');
+  const runs: Array<[number, number, number, number]> = [
+    [KiB, 16, 8, 5],
+    [64 * KiB, 16, 2, 5],
+    [MiB, 8, 1, 6],
+    [16 * MiB, 2, 1, 10],
+  ];
+  for (const [size, connections, inFlight, seconds] of runs) {
+    for (const kind of ['strictws', 'ws'] as const) {
+      const r = await echoLoad(kind, size, connections, inFlight, seconds);
+      console.log(`| ${label(size)} | ${connections} × ${inFlight} | ${kind} | ${r.rate.toFixed(0)} | ${r.mbps.toFixed(1)} | ${fmt(r.delay.p50)} / ${fmt(r.delay.p99)} / ${fmt(r.delay.max)} |`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// memory: RSS per connection after one compressed message each way
+// ---------------------------------------------------------------------------
+
+async function memoryRow(kind: ServeSpec['kind'], deflate: ServeSpec['deflate'], n: number) {
+  const server = await Server.start({ kind, deflate });
+  try {
+    type Memory = { rss: number; external: number; heapUsed: number };
+    const before = await server.ask<Memory>('memory');
+    const bits = deflate.clientMaxWindowBits ?? 15;
+    const offer = `permessage-deflate; client_max_window_bits${deflate.clientNoContextTakeover ? '; client_no_context_takeover' : ''}`;
+    const clients: LoadClient[] = [];
+    for (let i = 0; i < n; i += 100) {
+      clients.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => LoadClient.connect(server.port, offer)))));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const connected = await server.ask<Memory>('memory');
+    // One message each way: 2 KiB of JSON, over the 1 KiB threshold, compressed by both sides.
+    const frame = compressedFrame(jsonText(2 * KiB), Math.max(9, bits));
+    for (let i = 0; i < clients.length; i += 100) {
+      const batch = clients.slice(i, i + 100);
+      await Promise.all(batch.map((c) => new Promise<void>((resolve) => {
+        c.onMessage = () => resolve();
+        c.socket.write(frame);
+      })));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const used = await server.ask<Memory>('memory');
+    for (const c of clients) c.close();
+    const per = (a: Memory, b: Memory) => ({ rss: (b.rss - a.rss) / n / KiB, external: (b.external - a.external) / n / KiB, heap: (b.heapUsed - a.heapUsed) / n / KiB });
+    return { idle: per(before, connected), used: per(before, used) };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function memory(): Promise<void> {
+  const n = Number(process.env.CONNECTIONS ?? 1000);
+  console.log(`\n## memory: KiB per connection, ${n} connections, after one compressed message each way (idle: negotiated, nothing sent yet)\n`);
+  console.log('| server | window bits (both ways) | memLevel | context takeover | idle RSS | after a message: RSS | of which heap | of which external (buffers, zlib) |');
+  console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
+  const rows: Array<[ServeSpec['kind'], number, number, boolean]> = [
+    ['strictws', 15, 8, true],
+    ['strictws', 15, 1, true],
+    ['strictws', 15, 9, true],
+    ['strictws', 12, 8, true],
+    ['strictws', 9, 8, true],
+    ['strictws', 15, 8, false],
+    ['ws', 15, 8, true],
+    ['ws', 15, 1, true],
+    ['ws', 15, 9, true],
+    ['ws', 12, 8, true],
+    ['ws', 9, 8, true],
+    ['ws', 15, 8, false],
+  ];
+  for (const [kind, bits, memLevel, takeover] of rows) {
+    const deflate = {
+      serverMaxWindowBits: bits,
+      clientMaxWindowBits: bits,
+      memLevel,
+      serverNoContextTakeover: !takeover,
+      clientNoContextTakeover: !takeover,
+    };
+    const r = await memoryRow(kind, deflate, n);
+    console.log(`| ${kind} | ${bits} | ${memLevel} | ${takeover ? 'kept' : 'none'} | ${r.idle.rss.toFixed(1)} | ${r.used.rss.toFixed(1)} | ${r.used.heap.toFixed(1)} | ${r.used.external.toFixed(1)} |`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const serveAt = process.argv.indexOf('--serve');
+  if (serveAt !== -1) return serve(JSON.parse(process.argv[serveAt + 1]) as ServeSpec);
+  const parts = process.argv.slice(2);
+  const all = parts.length === 0;
+  console.log(`# permessage-deflate measurements: Node ${process.version}, ${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} CPUs (${(await import('node:os')).cpus()[0]?.model})`);
+  if (all || parts.includes('codec')) await codec();
+  if (all || parts.includes('echo')) await echo();
+  if (all || parts.includes('memory')) await memory();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,410 @@
+/**
+ * RFC 7692 §6 and §7.2: compressed messages on a connection that negotiated
+ * permessage-deflate. RSV1 marks the first frame of a compressed message and
+ * nothing else; payloads inflate with 0x00 0x00 0xff 0xff appended, within
+ * maxPayload (a decompression bomb stops at the cap); text is UTF-8-checked
+ * after inflating; the LZ77 window carries over between messages unless
+ * context takeover was negotiated away. And what the server sends.
+ */
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { deflateRaw, deflateRawSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  type DeflateParams,
+  FrameFailures,
+  PerMessageDeflate,
+  RSV1,
+  RSV2,
+  RSV3,
+  encodeMessage,
+} from '../src/protocol/index.js';
+import {
+  OP,
+  binary,
+  close,
+  continuation,
+  expectFailure,
+  expectOpen,
+  feed,
+  frame,
+  openConnection,
+  ping,
+  pong,
+  summarize,
+  text,
+} from './helpers.js';
+import { TAIL, clientDeflate, clientInflate, zeroBomb } from './support/deflate.js';
+
+const PARAMS: DeflateParams = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+
+function deflateConnection(params: Partial<DeflateParams> = {}, options: { maxPayload?: number; threshold?: number; maxFragments?: number } = {}) {
+  const deflate = new PerMessageDeflate({ ...PARAMS, ...params }, { memLevel: 8, threshold: options.threshold ?? 1024 });
+  const opened = openConnection({ maxPayload: options.maxPayload, maxFragments: options.maxFragments, deflate });
+  return { ...opened, deflate };
+}
+
+/** A masked compressed frame: RSV1 set. */
+const compressedText = (payload: Uint8Array, o: { fin?: boolean } = {}) => frame({ opcode: OP.TEXT, rsv: RSV1, payload, ...o });
+const compressedBinary = (payload: Uint8Array, o: { fin?: boolean } = {}) => frame({ opcode: OP.BINARY, rsv: RSV1, payload, ...o });
+const bytes = (...b: number[]) => Buffer.from(b);
+
+describe('RFC 7692 §7.2.3: the examples, as a client would send them (masked)', () => {
+  const hello = bytes(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00);
+
+  it('§7.2.3.1: "Hello" compressed in one frame', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, compressedText(hello));
+    expect(summarize(recorder.received)).toEqual(['text:Hello']);
+  });
+
+  it('§7.2.3.1: the same compressed message in two fragments, RSV1 on the first only', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, Buffer.concat([compressedText(hello.subarray(0, 3), { fin: false }), continuation(hello.subarray(3))]));
+    expect(summarize(recorder.received)).toEqual(['text:Hello']);
+  });
+
+  it('§7.2.3.2: a second "Hello" sharing the LZ77 window is 0xf2 0x00 0x11 0x00 0x00', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, Buffer.concat([compressedText(hello), compressedText(bytes(0xf2, 0x00, 0x11, 0x00, 0x00))]));
+    expect(summarize(recorder.received)).toEqual(['text:Hello', 'text:Hello']);
+  });
+
+  it('§7.2.3.2: ... which does not inflate once client_no_context_takeover is agreed: the window was reset (1007)', () => {
+    const { connection, recorder } = deflateConnection({ clientNoContextTakeover: true });
+    feed(connection, Buffer.concat([compressedText(hello), compressedText(bytes(0xf2, 0x00, 0x11, 0x00, 0x00))]));
+    expect(expectFailure(recorder, 'INVALID_COMPRESSED_DATA')).toEqual(['text:Hello']);
+  });
+
+  it('§7.2.3.3: a DEFLATE block with no compression', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, compressedText(bytes(0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00)));
+    expect(summarize(recorder.received)).toEqual(['text:Hello']);
+  });
+
+  it('§7.2.3.4: a DEFLATE block with BFINAL set to 1', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, compressedText(bytes(0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00)));
+    expect(summarize(recorder.received)).toEqual(['text:Hello']);
+  });
+
+  it('§7.2.3.5: two DEFLATE blocks in one message', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, compressedText(bytes(0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00)));
+    expect(summarize(recorder.received)).toEqual(['text:Hello']);
+  });
+
+  it('§7.2.3.6: an empty message: a single 0x00, or no payload at all', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, Buffer.concat([compressedText(bytes(0x00)), compressedBinary(Buffer.alloc(0)), compressedText(hello, { fin: false }), continuation('')]));
+    expect(summarize(recorder.received)).toEqual(['text:', 'binary:', 'text:Hello']);
+  });
+});
+
+describe('RFC 7692 §6: RSV1', () => {
+  const message = clientDeflate('compressed, in fragments');
+
+  it('RSV1 on a continuation frame of a compressed message fails with 1002', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, Buffer.concat([compressedText(message.subarray(0, 4), { fin: false }), frame({ opcode: OP.CONT, rsv: RSV1, payload: message.subarray(4) })]));
+    expect(expectFailure(recorder, 'UNEXPECTED_COMPRESSION_BIT')).toEqual([]);
+    expect(FrameFailures.UNEXPECTED_COMPRESSION_BIT).toBe(1002);
+  });
+
+  it('RSV1 on a continuation frame of an uncompressed message fails with 1002', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, Buffer.concat([text('plain ', { fin: false }), frame({ opcode: OP.CONT, rsv: RSV1, payload: 'text' })]));
+    expect(expectFailure(recorder, 'UNEXPECTED_COMPRESSION_BIT')).toEqual([]);
+  });
+
+  for (const [name, make] of [
+    ['ping', () => ping('x', { rsv: RSV1 })],
+    ['pong', () => pong('x', { rsv: RSV1 })],
+    ['close', () => close(1000, '', { rsv: RSV1 })],
+  ] as const) {
+    it(`RSV1 on a ${name} fails with 1002, also between the fragments of a compressed message`, () => {
+      for (const stream of [make(), Buffer.concat([compressedText(message.subarray(0, 4), { fin: false }), make()])]) {
+        const { connection, recorder } = deflateConnection();
+        feed(connection, stream);
+        expectFailure(recorder, 'UNEXPECTED_COMPRESSION_BIT');
+      }
+    });
+  }
+
+  it('RSV2 and RSV3 stay reserved (1002 RESERVED_BITS)', () => {
+    for (const rsv of [RSV2, RSV3, RSV1 | RSV2]) {
+      const { connection, recorder } = deflateConnection();
+      feed(connection, frame({ opcode: OP.TEXT, rsv, payload: message }));
+      expectFailure(recorder, 'RESERVED_BITS');
+    }
+  });
+
+  it('a message without RSV1 is not compressed, and stays out of the LZ77 window', () => {
+    const { connection, recorder } = deflateConnection();
+    // "Hello" uncompressed, then a compressed message that refers back to a "Hello" in the window.
+    feed(connection, Buffer.concat([text('Hello'), compressedText(bytes(0xf2, 0x00, 0x11, 0x00, 0x00))]));
+    expect(expectFailure(recorder, 'INVALID_COMPRESSED_DATA')).toEqual(['text:Hello']);
+  });
+
+  it('control frames may come between the fragments of a compressed message', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, Buffer.concat([compressedText(message.subarray(0, 3), { fin: false }), ping('1'), continuation(message.subarray(3, 9), { fin: false }), pong('2'), continuation(message.subarray(9))]));
+    expect(summarize(recorder.received)).toEqual(['ping:31', 'pong:32', 'text:compressed, in fragments']);
+  });
+
+  it('the fragment cap counts the frames of compressed messages too', () => {
+    const { connection, recorder } = deflateConnection({}, { maxFragments: 3 });
+    feed(connection, Buffer.concat([compressedText(message.subarray(0, 2), { fin: false }), continuation(message.subarray(2, 4), { fin: false }), continuation(message.subarray(4, 6), { fin: false }), continuation(message.subarray(6))]));
+    expectFailure(recorder, 'TOO_MANY_FRAGMENTS');
+  });
+});
+
+describe('RFC 7692 §7.2.2: inflating', () => {
+  it('data that does not inflate fails with 1007 INVALID_COMPRESSED_DATA', () => {
+    const { connection, recorder } = deflateConnection();
+    feed(connection, compressedBinary(bytes(0xff, 0xff, 0xff)));
+    expectFailure(recorder, 'INVALID_COMPRESSED_DATA');
+    expect(FrameFailures.INVALID_COMPRESSED_DATA).toBe(1007);
+  });
+
+  it('keeps the window across messages: each message may refer back into the ones before', () => {
+    const { connection, recorder } = deflateConnection();
+    const first = 'the same sentence, over and over. '.repeat(20);
+    const second = `${first}and then some`;
+    feed(connection, Buffer.concat([compressedText(clientDeflate(first)), compressedText(clientDeflate(second, { dictionary: Buffer.from(first) }))]));
+    expect(summarize(recorder.received)).toEqual([`text:${first}`, `text:${second}`]);
+  });
+
+  it('text is UTF-8-checked after inflating (1007 INVALID_UTF8); binary is not', () => {
+    const invalid = Buffer.from([0x61, 0xc0, 0xaf, 0x62]);
+    const bad = deflateConnection();
+    feed(bad.connection, compressedText(clientDeflate(invalid)));
+    expectFailure(bad.recorder, 'INVALID_UTF8');
+    const ok = deflateConnection();
+    feed(ok.connection, compressedBinary(clientDeflate(invalid)));
+    expect(summarize(ok.recorder.received)).toEqual(['binary:61c0af62']);
+  });
+
+  it('text whose compressed bytes are not UTF-8 is fine: fragments may split anywhere', () => {
+    const message = '€😀'.repeat(50);
+    const compressed = clientDeflate(message);
+    const { connection, recorder } = deflateConnection();
+    feed(connection, Buffer.concat([compressedText(compressed.subarray(0, 1), { fin: false }), ...[...compressed.subarray(1)].map((b, i, all) => continuation(Buffer.from([b]), { fin: i === all.length - 1 }))]));
+    expect(summarize(recorder.received)).toEqual([`text:${message}`]);
+  });
+
+  it('a message that inflates to exactly maxPayload is delivered; one byte more fails with 1009', () => {
+    const max = 10_000;
+    const exact = deflateConnection({}, { maxPayload: max });
+    feed(exact.connection, compressedBinary(clientDeflate(Buffer.alloc(max, 0x61))));
+    expect(exact.recorder.received).toHaveLength(1);
+    const over = deflateConnection({}, { maxPayload: max });
+    feed(over.connection, compressedBinary(clientDeflate(Buffer.alloc(max + 1, 0x61))));
+    expectFailure(over.recorder, 'MESSAGE_TOO_BIG');
+  });
+
+  it('an incompressible message of maxPayload bytes is accepted though its compressed form is larger', () => {
+    const max = 5000;
+    const payload = Buffer.from(Array.from({ length: max }, (_, i) => (i * 7919 + (i >> 3) * 31) & 0xff));
+    const stored = clientDeflate(payload, { level: 0 });
+    expect(stored.length).toBeGreaterThan(max);
+    const { connection, recorder } = deflateConnection({}, { maxPayload: max });
+    feed(connection, compressedBinary(stored));
+    expectOpen(recorder);
+    expect(recorder.received).toHaveLength(1);
+  });
+
+  it('a compressed frame announcing more than the compressed bound fails with 1009 from its header', () => {
+    const max = 8000;
+    const { connection, recorder, deflate } = deflateConnection({}, { maxPayload: max });
+    feed(connection, frame({ opcode: OP.BINARY, rsv: RSV1, payload: Buffer.alloc(0), declaredLength: deflate.compressedLimit(max) + 1 }));
+    expectFailure(recorder, 'MESSAGE_TOO_BIG');
+  });
+
+  it('the uncompressed cap still applies from the header to messages without RSV1', () => {
+    const { connection, recorder } = deflateConnection({}, { maxPayload: 100 });
+    feed(connection, binary(Buffer.alloc(101)));
+    expectFailure(recorder, 'MESSAGE_TOO_BIG');
+  });
+});
+
+describe('decompression bombs: RFC 6455 §10.4\'s cap applied to inflated bytes', () => {
+  it('a 1 KiB frame that inflates to 1 MiB closes with 1009 against maxPayload 64 KiB, at once', () => {
+    const bomb = zeroBomb(1);
+    expect(bomb.length).toBeLessThan(1100);
+    const { connection, recorder } = deflateConnection({}, { maxPayload: 64 * 1024 });
+    const started = performance.now();
+    feed(connection, compressedBinary(bomb));
+    const elapsed = performance.now() - started;
+    expectFailure(recorder, 'MESSAGE_TOO_BIG');
+    expect(elapsed).toBeLessThan(250);
+  });
+
+  it('a 1 MiB message that inflates to 1 GiB stops at the 16 MiB cap: milliseconds, not a gigabyte', () => {
+    const bomb = zeroBomb(1024);
+    expect(bomb.length).toBeLessThan(1.1 * 1024 * 1024);
+    const { connection, recorder } = deflateConnection();
+    const before = process.memoryUsage();
+    const started = performance.now();
+    feed(connection, compressedBinary(bomb));
+    const elapsed = performance.now() - started;
+    const after = process.memoryUsage();
+    expectFailure(recorder, 'MESSAGE_TOO_BIG');
+    // zlib stops after the cap (16 MiB, plus one 16 KiB chunk): 10-30 ms here; the bound is loose.
+    expect(elapsed).toBeLessThan(1000);
+    expect(after.arrayBuffers + after.rss - before.arrayBuffers - before.rss).toBeLessThan(256 * 1024 * 1024);
+  });
+
+  it('a bomb split over many fragments is no different', () => {
+    const bomb = zeroBomb(4);
+    const { connection, recorder } = deflateConnection({}, { maxPayload: 1 << 20 });
+    const pieces = [];
+    for (let i = 0; i < bomb.length; i += 100) pieces.push(bomb.subarray(i, i + 100));
+    feed(connection, Buffer.concat(pieces.map((p, i) => frame({ opcode: i === 0 ? OP.BINARY : OP.CONT, rsv: i === 0 ? RSV1 : 0, fin: i === pieces.length - 1, payload: p }))));
+    expectFailure(recorder, 'MESSAGE_TOO_BIG');
+  });
+});
+
+describe('RFC 7692 §7.2.1: what the server sends', () => {
+  // JSON-like text: compressible, but not to nothing.
+  const compressible = Buffer.from(
+    Array.from({ length: 60 }, (_, i) => JSON.stringify({ id: i, user: `user${(i * 7919) % 1000}`, score: (i * 104729) % 9973, ok: i % 3 === 0 })).join('\n'),
+  );
+
+  function sent(connection: ReturnType<typeof deflateConnection>) {
+    return connection.recorder.written;
+  }
+
+  it('compresses a message at or over the threshold: RSV1, a payload that inflates to it, no tail', () => {
+    const c = deflateConnection();
+    c.connection.send(compressible, false);
+    const [f] = sent(c);
+    expect(f).toMatchObject({ fin: true, rsv: RSV1, opcode: OP.TEXT, masked: false });
+    expect(f.payload.length).toBeLessThan(compressible.length / 3);
+    expect(f.payload.subarray(-4).equals(TAIL)).toBe(false);
+    expect(clientInflate(f.payload)).toEqual(compressible);
+  });
+
+  it('sends messages under the threshold (default 1024 bytes) uncompressed', () => {
+    const c = deflateConnection();
+    c.connection.send(compressible.subarray(0, 1023), true);
+    c.connection.send(compressible.subarray(0, 1024), true);
+    expect(sent(c).map((f) => [f.rsv, f.opcode])).toEqual([[0, OP.BINARY], [RSV1, OP.BINARY]]);
+  });
+
+  it('sends uncompressed what compressing would not make smaller (RFC 7692 §6 allows either)', () => {
+    const c = deflateConnection({}, { threshold: 0 });
+    const random = randomBytes(4096);
+    c.connection.send(Buffer.from('Hello'), false);
+    c.connection.send(random, true);
+    c.connection.send(Buffer.alloc(0), true);
+    expect(sent(c).map((f) => f.rsv)).toEqual([0, 0, 0]);
+    expect(sent(c)[1].payload).toEqual(random);
+  });
+
+  it('keeps its window: a repeated message refers back to the first (the client needs it to inflate)', () => {
+    const c = deflateConnection();
+    c.connection.send(compressible, false);
+    c.connection.send(compressible, false);
+    const [first, second] = sent(c);
+    expect(second.payload.length).toBeLessThan(first.payload.length / 4);
+    expect(clientInflate(second.payload, { dictionary: compressible })).toEqual(compressible);
+    expect(() => clientInflate(second.payload)).toThrow();
+  });
+
+  it('with server_no_context_takeover, each message is compressed on its own', () => {
+    const c = deflateConnection({ serverNoContextTakeover: true });
+    c.connection.send(compressible, false);
+    c.connection.send(compressible, false);
+    const [first, second] = sent(c);
+    expect(second.payload).toEqual(first.payload);
+    expect(clientInflate(second.payload)).toEqual(compressible);
+  });
+
+  it('compresses within the agreed server window: an inflater with that window decodes it', () => {
+    const long = Buffer.from(Array.from({ length: 20_000 }, (_, i) => String.fromCharCode(97 + ((i * i) % 26))).join(''));
+    for (const bits of [9, 10, 12]) {
+      const c = deflateConnection({ serverMaxWindowBits: bits });
+      c.connection.send(long, false);
+      c.connection.send(long, false);
+      const [first, second] = sent(c);
+      expect(clientInflate(first.payload, { windowBits: bits })).toEqual(long);
+      expect(clientInflate(second.payload, { windowBits: bits, dictionary: long.subarray(-(2 ** bits)) })).toEqual(long);
+    }
+  });
+
+  it('never compresses control frames', () => {
+    const c = deflateConnection({}, { threshold: 0 });
+    c.connection.ping(Buffer.alloc(125, 0x61));
+    c.connection.pong(Buffer.alloc(125, 0x61));
+    c.connection.close(1000, 'a'.repeat(100));
+    expect(sent(c).map((f) => [f.opcode, f.rsv])).toEqual([[OP.PING, 0], [OP.PONG, 0], [OP.CLOSE, 0]]);
+  });
+
+  it('a pre-encoded frame (encodeMessage, for broadcasts) goes out as it is: uncompressed, which is valid', () => {
+    const c = deflateConnection();
+    c.connection.sendEncoded(encodeMessage(compressible, false));
+    expect(sent(c)).toEqual([{ fin: true, rsv: 0, opcode: OP.TEXT, masked: false, payload: compressible }]);
+  });
+
+  it('holds no window until a message uses one, and lets go of them when the connection closes', () => {
+    const c = deflateConnection();
+    expect(c.deflate.windowBytes).toBe(0);
+    c.connection.send(compressible, false);
+    expect(c.deflate.windowBytes).toBe(32 * 1024);
+    feed(c.connection, compressedText(clientDeflate('x'.repeat(2000))));
+    expect(c.deflate.windowBytes).toBe(64 * 1024);
+    feed(c.connection, close(1000));
+    expect(c.deflate.windowBytes).toBe(0);
+    const none = deflateConnection({ serverNoContextTakeover: true, clientNoContextTakeover: true });
+    none.connection.send(compressible, false);
+    feed(none.connection, compressedText(clientDeflate('x'.repeat(2000))));
+    expect(none.deflate.windowBytes).toBe(0);
+    const small = deflateConnection({ serverMaxWindowBits: 9, clientMaxWindowBits: 8 });
+    small.connection.send(compressible, false);
+    feed(small.connection, compressedText(clientDeflate('x'.repeat(2000), { windowBits: 9 })));
+    expect(small.deflate.windowBytes).toBe(512 + 256);
+  });
+});
+
+describe('compressing in two steps, for a caller that runs zlib elsewhere (the runtime\'s threadpool path)', () => {
+  const long = Buffer.from(Array.from({ length: 3000 }, (_, i) => `line ${i % 97}: ${'abc'.repeat(i % 7)}`).join('\n'));
+
+  it('deflateOptions, zlib\'s asynchronous deflateRaw and finishDeflate give what deflate gives, window included', async () => {
+    const sync = new PerMessageDeflate(PARAMS);
+    const split = new PerMessageDeflate(PARAMS);
+    for (const message of [long, long.subarray(1000), Buffer.from('short'), long]) {
+      const options = split.deflateOptions(message);
+      const payload = options && split.finishDeflate(message, await promisify(deflateRaw)(message, options));
+      expect(payload).toEqual(sync.deflate(message));
+    }
+  });
+
+  it('finishDeflate sends uncompressed what would not shrink, or zlib output without the sync-flush tail', () => {
+    const split = new PerMessageDeflate(PARAMS, { memLevel: 8, threshold: 0 });
+    const random = randomBytes(2000);
+    expect(split.finishDeflate(random, deflateRawSync(random, split.deflateOptions(random)))).toBeUndefined();
+    expect(split.finishDeflate(long, Buffer.from([1, 2, 3]))).toBeUndefined();
+    expect(split.deflateOptions(Buffer.alloc(0))).toBeUndefined();
+  });
+
+  it('Connection.sendCompressed frames the payload with RSV1; without permessage-deflate it refuses', () => {
+    const c = deflateConnection();
+    const payload = c.deflate.deflate(long)!;
+    c.connection.sendCompressed(payload, true);
+    c.connection.send(long, false, false);
+    expect(c.recorder.written.map((f) => [f.opcode, f.rsv, f.payload.length])).toEqual([
+      [OP.BINARY, RSV1, payload.length],
+      [OP.TEXT, 0, long.length],
+    ]);
+    const { connection } = openConnection();
+    expect(() => connection.sendCompressed(payload, true)).toThrow(/not negotiated/);
+  });
+});
+
+describe('why server_max_window_bits=8 is declined', () => {
+  it('zlib compresses with a 512-byte window when asked for 256 bytes: the output is the same as for 9 bits', () => {
+    const data = Buffer.from(Array.from({ length: 50_000 }, (_, i) => String.fromCharCode(97 + ((i * 31 + (i >> 9)) % 26))).join(''));
+    expect(deflateRawSync(data, { windowBits: 8 })).toEqual(deflateRawSync(data, { windowBits: 9 }));
+  });
+});

@@ -1,0 +1,402 @@
+/**
+ * RFC 7692: the permessage-deflate extension. Its negotiation (§5, §7.1)
+ * and the per-connection codec (§6, §7.2), synchronous like the rest of the
+ * core: a message goes in, its compressed or inflated bytes come out.
+ *
+ * How zlib runs (docs/deflate.md has the measurements): every message is one
+ * call to node:zlib's one-shot functions, synchronous here; a runtime may
+ * run the compression of a large message elsewhere (deflateOptions, then
+ * finishDeflate), as src/server does on the threadpool. Context takeover
+ * (§7.1.1) is kept without a zlib stream per connection: each direction keeps
+ * the last 2^window-bits bytes of the messages it compressed or inflated, and
+ * hands them to zlib as the preset dictionary of the next message. A fresh
+ * raw DEFLATE stream with those bytes as its dictionary refers back into them
+ * as a stream continued after them would, and the inflater at the other end
+ * holds the same bytes in its window: the peer cannot tell the difference.
+ * An idle connection then holds at most its two windows and no zlib state.
+ *
+ * The RSV1 rules of §6 (only on the first frame of a data message) live in
+ * message.ts, where messages are assembled; the size cap on inflated bytes is
+ * the one message.ts applies to every message.
+ */
+import { type ZlibOptions, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { ProtocolError } from './errors.js';
+import type { ExtensionOffer } from './extensions.js';
+import type { MessageInflater } from './message.js';
+
+export const PERMESSAGE_DEFLATE = 'permessage-deflate';
+
+/** What a server asks for and how it compresses. Every field is optional. */
+export interface DeflateOptions {
+  /** Ask to compress each message on its own (RFC 7692 §7.1.1.1). Default false. */
+  serverNoContextTakeover?: boolean;
+  /** Ask the client to compress each message on its own (§7.1.1.2). Default false. */
+  clientNoContextTakeover?: boolean;
+  /** The most window bits we compress with, 9-15 (§7.1.2.1). Default 15. */
+  serverMaxWindowBits?: number;
+  /**
+   * The most window bits we let the client compress with, 8-15 (§7.1.2.2).
+   * Only a client that offers client_max_window_bits can be asked; default:
+   * what the client offers.
+   */
+  clientMaxWindowBits?: number;
+  /** zlib memLevel for compressing, 1-9. Default 8. */
+  memLevel?: number;
+  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
+  threshold?: number;
+}
+
+export interface ResolvedDeflateOptions {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  serverMaxWindowBits: number;
+  clientMaxWindowBits: number | undefined;
+  memLevel: number;
+  threshold: number;
+}
+
+export const DEFLATE_DEFAULTS: Readonly<ResolvedDeflateOptions> = {
+  serverNoContextTakeover: false,
+  clientNoContextTakeover: false,
+  serverMaxWindowBits: 15,
+  clientMaxWindowBits: undefined,
+  memLevel: 8,
+  threshold: 1024,
+};
+
+function integerIn(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`perMessageDeflate.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function flag(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`perMessageDeflate.${name} must be a boolean, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * Check a server's `perMessageDeflate` option and fill in the defaults:
+ * false or undefined turns the extension off, true takes every default.
+ * Throws TypeError or RangeError for a value zlib or RFC 7692 cannot honour
+ * (serverMaxWindowBits 8 included: zlib does not compress with a 256-byte window).
+ */
+export function resolveDeflateOptions(options: boolean | DeflateOptions | undefined): ResolvedDeflateOptions | undefined {
+  if (options === undefined || options === false) return undefined;
+  if (options === true) return { ...DEFLATE_DEFAULTS };
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('perMessageDeflate must be a boolean or an options object');
+  }
+  const known = new Set(Object.keys(DEFLATE_DEFAULTS));
+  for (const key of Object.keys(options)) if (!known.has(key)) throw new TypeError(`unknown perMessageDeflate option "${key}"`);
+  const o = { ...DEFLATE_DEFAULTS, ...options };
+  return {
+    serverNoContextTakeover: flag('serverNoContextTakeover', o.serverNoContextTakeover),
+    clientNoContextTakeover: flag('clientNoContextTakeover', o.clientNoContextTakeover),
+    serverMaxWindowBits: integerIn('serverMaxWindowBits', o.serverMaxWindowBits, 9, 15),
+    clientMaxWindowBits: o.clientMaxWindowBits === undefined ? undefined : integerIn('clientMaxWindowBits', o.clientMaxWindowBits, 8, 15),
+    memLevel: integerIn('memLevel', o.memLevel, 1, 9),
+    threshold: integerIn('threshold', o.threshold, 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Negotiation (RFC 7692 §5, §7.1)
+// ---------------------------------------------------------------------------
+
+/** What one permessage-deflate offer asks for. */
+export interface DeflateOffer {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  /** server_max_window_bits, if offered. */
+  serverMaxWindowBits: number | undefined;
+  /** client_max_window_bits: absent (undefined), without a value (true), or its value. */
+  clientMaxWindowBits: number | true | undefined;
+}
+
+/** The parameters in force on a connection (both window sizes always known). */
+export interface DeflateParams {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  serverMaxWindowBits: number;
+  clientMaxWindowBits: number;
+}
+
+export interface DeflateAgreement {
+  params: DeflateParams;
+  /** The Sec-WebSocket-Extensions value of the 101: exactly what was agreed. */
+  response: string;
+}
+
+// RFC 7692 §7.1.2.1, §7.1.2.2: a decimal integer from 8 to 15, no leading zeroes.
+const WINDOW_BITS = /^(?:8|9|1[0-5])$/;
+
+/**
+ * Read one offer's parameters (RFC 7692 §7.1). Returns what it asks for, or
+ * why a server must decline it: a parameter not defined for an offer, a
+ * parameter given twice, or a value that is not valid for it.
+ */
+export function readDeflateOffer(offer: ExtensionOffer): DeflateOffer | string {
+  if (offer.name !== PERMESSAGE_DEFLATE) return `not ${PERMESSAGE_DEFLATE}`;
+  const result: DeflateOffer = {
+    serverNoContextTakeover: false,
+    clientNoContextTakeover: false,
+    serverMaxWindowBits: undefined,
+    clientMaxWindowBits: undefined,
+  };
+  const seen = new Set<string>();
+  for (const { name, value } of offer.params) {
+    if (seen.has(name)) return `${name} appears more than once`;
+    seen.add(name);
+    switch (name) {
+      case 'server_no_context_takeover':
+      case 'client_no_context_takeover':
+        // §7.1.1.1, §7.1.1.2: these have no value.
+        if (value !== undefined) return `${name} takes no value`;
+        if (name === 'server_no_context_takeover') result.serverNoContextTakeover = true;
+        else result.clientNoContextTakeover = true;
+        break;
+      case 'server_max_window_bits':
+        // §7.1.2.1: a value is required.
+        if (value === undefined || !WINDOW_BITS.test(value)) return `server_max_window_bits=${value ?? ''} is not 8-15`;
+        result.serverMaxWindowBits = Number(value);
+        break;
+      case 'client_max_window_bits':
+        // §7.1.2.2: with or without a value.
+        if (value !== undefined && !WINDOW_BITS.test(value)) return `client_max_window_bits=${value} is not 8-15`;
+        result.clientMaxWindowBits = value === undefined ? true : Number(value);
+        break;
+      default:
+        return `unknown parameter ${name}`;
+    }
+  }
+  return result;
+}
+
+/**
+ * Accept one offer with the server's options, or say why not. The only
+ * well-formed offer declined is one with server_max_window_bits=8: zlib
+ * cannot compress with a 256-byte window (it uses 512 bytes instead), and a
+ * server that does not support the offered configuration declines it (§7.1).
+ */
+export function acceptDeflateOffer(offer: DeflateOffer, options: ResolvedDeflateOptions): DeflateAgreement | string {
+  if (offer.serverMaxWindowBits === 8) return 'server_max_window_bits=8: zlib cannot compress with a 256-byte window';
+  // §7.1.1.1: the server resets its context if asked to, or if it wants to.
+  const serverNoContextTakeover = offer.serverNoContextTakeover || options.serverNoContextTakeover;
+  // §7.1.1.2: a client that offers client_no_context_takeover resets its own
+  // context whatever the answer; saying so in the answer lets us reset ours.
+  const clientNoContextTakeover = offer.clientNoContextTakeover || options.clientNoContextTakeover;
+  // §7.1.2.1: at most what the client allows; we may also ask for less.
+  const serverMaxWindowBits = Math.min(offer.serverMaxWindowBits ?? 15, options.serverMaxWindowBits);
+  const sayServerBits = offer.serverMaxWindowBits !== undefined || serverMaxWindowBits < 15;
+  // §7.1.2.2: only a client that offers client_max_window_bits may be told a
+  // value, at most the one it offered. Echoing its value lets us inflate with
+  // no more window than it uses.
+  const offeredClientBits = offer.clientMaxWindowBits === true ? 15 : offer.clientMaxWindowBits;
+  let clientMaxWindowBits = 15;
+  let sayClientBits = false;
+  if (offeredClientBits !== undefined) {
+    clientMaxWindowBits = Math.min(offeredClientBits, options.clientMaxWindowBits ?? offeredClientBits);
+    sayClientBits = offer.clientMaxWindowBits !== true || options.clientMaxWindowBits !== undefined;
+  }
+  const params: DeflateParams = { serverNoContextTakeover, clientNoContextTakeover, serverMaxWindowBits, clientMaxWindowBits };
+  const parts = [PERMESSAGE_DEFLATE];
+  if (serverNoContextTakeover) parts.push('server_no_context_takeover');
+  if (clientNoContextTakeover) parts.push('client_no_context_takeover');
+  if (sayServerBits) parts.push(`server_max_window_bits=${serverMaxWindowBits}`);
+  if (sayClientBits) parts.push(`client_max_window_bits=${clientMaxWindowBits}`);
+  return { params, response: parts.join('; ') };
+}
+
+export interface DeflateNegotiation {
+  /** The agreement on the first acceptable offer, if any. */
+  agreement: DeflateAgreement | undefined;
+  /** The permessage-deflate offers declined before it, with the reason. */
+  declined: Array<{ offer: ExtensionOffer; reason: string }>;
+}
+
+/**
+ * RFC 7692 §5: accept the first acceptable permessage-deflate offer, in the
+ * client's order of preference; offers of other extensions are ignored.
+ * No acceptable offer means no extension: the handshake still succeeds.
+ */
+export function negotiateDeflate(offers: readonly ExtensionOffer[], options: ResolvedDeflateOptions): DeflateNegotiation {
+  const declined: DeflateNegotiation['declined'] = [];
+  for (const offer of offers) {
+    if (offer.name !== PERMESSAGE_DEFLATE) continue;
+    const read = readDeflateOffer(offer);
+    const result = typeof read === 'string' ? read : acceptDeflateOffer(read, options);
+    if (typeof result !== 'string') return { agreement: result, declined };
+    declined.push({ offer, reason: result });
+  }
+  return { agreement: undefined, declined };
+}
+
+// ---------------------------------------------------------------------------
+// The codec (RFC 7692 §6, §7.2)
+// ---------------------------------------------------------------------------
+
+/** §7.2.1, §7.2.2: the tail a sync flush ends with; removed when sending, put back to inflate. */
+const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/**
+ * The last `size` bytes that went through one direction's compressor: the
+ * LZ77 window the peer's side of that direction holds (§7.2.1, §7.2.2).
+ */
+class SlidingWindow {
+  private buffer: Buffer | undefined;
+  private length = 0;
+
+  constructor(private readonly size: number) {}
+
+  /** The window's bytes, or undefined while empty. */
+  get contents(): Buffer | undefined {
+    return this.length === 0 ? undefined : this.buffer!.subarray(0, this.length);
+  }
+
+  append(data: Buffer): void {
+    if (data.length === 0) return;
+    // Allocated on first use, outside the shared pool: an idle connection holds nothing.
+    const buffer = (this.buffer ??= Buffer.allocUnsafeSlow(this.size));
+    if (data.length >= this.size) {
+      buffer.set(data.subarray(data.length - this.size));
+      this.length = this.size;
+      return;
+    }
+    const keep = Math.min(this.length, this.size - data.length);
+    buffer.copyWithin(0, this.length - keep, this.length);
+    buffer.set(data, keep);
+    this.length = keep + data.length;
+  }
+
+  /** How many bytes it holds allocated (for tests and docs). */
+  get allocated(): number {
+    return this.buffer?.length ?? 0;
+  }
+
+  clear(): void {
+    this.buffer = undefined;
+    this.length = 0;
+  }
+}
+
+function zlibCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * One connection's permessage-deflate state, for a server: it inflates what
+ * the client compressed and compresses what the server sends.
+ */
+export class PerMessageDeflate implements MessageInflater {
+  readonly params: DeflateParams;
+  private readonly memLevel: number;
+  private readonly threshold: number;
+  /** Client-to-server: what we inflated, while the client keeps its context. */
+  private readonly inflated: SlidingWindow | undefined;
+  /** Server-to-client: what we compressed, while we keep ours. */
+  private readonly compressed: SlidingWindow | undefined;
+
+  constructor(params: DeflateParams, options: Pick<ResolvedDeflateOptions, 'memLevel' | 'threshold'> = DEFLATE_DEFAULTS) {
+    this.params = params;
+    this.memLevel = options.memLevel;
+    this.threshold = options.threshold;
+    this.inflated = params.clientNoContextTakeover ? undefined : new SlidingWindow(2 ** params.clientMaxWindowBits);
+    this.compressed = params.serverNoContextTakeover ? undefined : new SlidingWindow(2 ** params.serverMaxWindowBits);
+  }
+
+  /**
+   * The most compressed bytes a message of `maxPayload` inflated bytes can
+   * take: DEFLATE's worst case is a literal in 9 bits (fixed Huffman codes,
+   * RFC 1951 §3.2.6), so 9/8 of the data, plus block headers. It bounds what
+   * is buffered before inflating; the cap that counts is on inflated bytes.
+   */
+  compressedLimit(maxPayload: number): number {
+    return maxPayload + Math.ceil(maxPayload / 8) + 1024;
+  }
+
+  /**
+   * §7.2.2: inflate one whole message, given its frames' payloads in order,
+   * with 0x00 0x00 0xff 0xff appended. Returns undefined as soon as the
+   * output passes `limit` bytes (zlib stops there: a small message that
+   * inflates to gigabytes costs at most `limit` bytes and the time to make
+   * them). Throws ProtocolError INVALID_COMPRESSED_DATA (1007) for data that
+   * does not inflate.
+   */
+  inflate(pieces: readonly Buffer[], limit: number): Buffer | undefined {
+    const window = this.inflated;
+    let output: Buffer;
+    try {
+      output = inflateRawSync(Buffer.concat([...pieces, TAIL]), {
+        windowBits: this.params.clientMaxWindowBits,
+        finishFlush: constants.Z_SYNC_FLUSH,
+        // zlib checks after each output chunk (16 KiB): at most limit + 16 KiB is made.
+        maxOutputLength: Math.max(1, limit),
+        dictionary: window?.contents,
+      });
+    } catch (error) {
+      const code = zlibCode(error);
+      if (code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+      if (code?.startsWith('Z_')) {
+        throw new ProtocolError('INVALID_COMPRESSED_DATA', `compressed message does not inflate: ${(error as Error).message}`);
+      }
+      throw error;
+    }
+    if (output.length > limit) return undefined;
+    window?.append(output);
+    return output;
+  }
+
+  /**
+   * §7.2.1: compress a message to send. Returns the payload to send with RSV1
+   * set, or undefined to send the message uncompressed (§6: allowed at any
+   * time): when it is under the threshold, or when compressing does not make
+   * it smaller. An uncompressed message does not enter the peer's window.
+   */
+  deflate(data: Buffer): Buffer | undefined {
+    const options = this.deflateOptions(data);
+    return options && this.finishDeflate(data, deflateRawSync(data, options));
+  }
+
+  /**
+   * `deflate` in two steps, for a caller that runs zlib itself (the runtime
+   * compresses large messages on the threadpool): the options for zlib's
+   * deflateRaw, or undefined to send `data` uncompressed (under the
+   * threshold). Then `finishDeflate` with zlib's output. One message at a
+   * time, in the order they are sent: each one's window is the one before's.
+   */
+  deflateOptions(data: Buffer): ZlibOptions | undefined {
+    if (data.length < this.threshold || data.length === 0) return undefined;
+    const window = this.compressed?.contents;
+    return {
+      windowBits: this.params.serverMaxWindowBits,
+      memLevel: this.memLevel,
+      finishFlush: constants.Z_SYNC_FLUSH,
+      // A copy: zlib may read it after the window has moved on.
+      dictionary: window && Buffer.from(window),
+    };
+  }
+
+  /** The payload to send with RSV1 from zlib's output `out` for `data`, or undefined to send `data` uncompressed. */
+  finishDeflate(data: Buffer, out: Buffer): Buffer | undefined {
+    // A sync flush ends with an empty stored block: 0x00 0x00 0xff 0xff.
+    if (out.length < TAIL.length || !out.subarray(out.length - TAIL.length).equals(TAIL)) return undefined;
+    const payload = out.subarray(0, out.length - TAIL.length);
+    if (payload.length >= data.length) return undefined;
+    this.compressed?.append(data);
+    return payload;
+  }
+
+  /** Bytes held for context takeover, both directions (0 until a message used them). */
+  get windowBytes(): number {
+    return (this.inflated?.allocated ?? 0) + (this.compressed?.allocated ?? 0);
+  }
+
+  /** Let go of the windows (the connection is closed). */
+  dispose(): void {
+    this.inflated?.clear();
+    this.compressed?.clear();
+  }
+}
