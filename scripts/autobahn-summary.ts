@@ -16,6 +16,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { casePatterns } from './lib/case-patterns.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -65,15 +66,6 @@ function byCaseId(a: string, b: string): number {
   return 0;
 }
 
-function globToRegExp(patterns: string): RegExp {
-  const parts = patterns
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*'));
-  return new RegExp(`^(?:${parts.join('|')})$`);
-}
-
 function main(): number {
   const { values } = parseArgs({
     options: {
@@ -102,7 +94,7 @@ function main(): number {
     return 1;
   }
   const results = index[agent];
-  const selected = values.cases ? globToRegExp(values.cases) : undefined;
+  const selected = values.cases ? casePatterns(values.cases) : undefined;
   const ran = Object.keys(results).sort(byCaseId);
 
   // Counts by behavior, overall and by section.
@@ -121,7 +113,7 @@ function main(): number {
   }
   for (const id of Object.keys(expected.cases).sort(byCaseId)) {
     if (results[id] !== undefined) continue;
-    if (selected && !selected.test(id)) notRun.push(id);
+    if (selected && !selected(id)) notRun.push(id);
     else differences.push(`${id}: expected ${expected.cases[id]}, but the run has no result for it`);
   }
 

@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { casePatterns } from '../lib/case-patterns.js';
 import { type RunningServer, startCli } from '../../spec/support/cli.js';
 import { type Case, type CaseResult, Context, Mismatch, type Family, type ServerName } from './case.js';
 import { type Target, targetFromUrl } from './client.js';
@@ -38,15 +39,6 @@ const DEFAULT_CASE_TIMEOUT = 20_000;
 const RESOURCE = '/conformance';
 /** Differences listed one per line before the rest are summarised. */
 const SHOWN_DIFFERENCES = 40;
-
-function globToRegExp(patterns: string): RegExp {
-  const parts = patterns
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*'));
-  return new RegExp(`^(?:${parts.join('|')})$`);
-}
 
 function fmtMs(ms: number): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
@@ -128,8 +120,8 @@ async function main(): Promise<number> {
   }
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer, got ${values.concurrency}`);
-  const select = values.cases ? globToRegExp(values.cases) : undefined;
-  const ran = (id: string) => !select || select.test(id);
+  const select = values.cases ? casePatterns(values.cases) : undefined;
+  const ran = (id: string) => !select || select(id);
 
   const all = FAMILIES.flatMap((family) => family.cases.map((c) => ({ family, c })));
   const ids = all.map(({ c }) => c.id);
