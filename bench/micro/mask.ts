@@ -1,8 +1,7 @@
-// Unmasking (RFC 6455 §5.3): our applyMask against a byte-at-a-time loop, the pre-#7 word loop, and
+// Unmasking (RFC 6455 §5.3): our applyMask against a byte-at-a-time loop and
 // bufferutil's native unmask (the reference ws uses; not something the library may depend on).
 import { createRequire } from 'node:module';
 import { applyMask, applyMaskWord, maskWord } from '../../src/protocol/mask.js';
-import { applyMaskBytes, applyMaskV0 } from './baseline.js';
 import { type Group, SIZES, pseudoRandom, repeatsFor, sizeLabel } from './lib.js';
 
 const bufferutil = createRequire(import.meta.url)('bufferutil') as {
@@ -10,6 +9,11 @@ const bufferutil = createRequire(import.meta.url)('bufferutil') as {
 };
 
 const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+
+/** The obvious alternative: one byte at a time. */
+function applyMaskBytes(data: Uint8Array, key: Uint8Array, offset = 0): void {
+  for (let i = 0; i < data.length; i++) data[i] ^= key[(offset + i) & 3];
+}
 const KEY_WORD = maskWord(KEY);
 
 // Experimental variants, kept for the record of what was tried (docs/performance.md).
@@ -73,7 +77,6 @@ export function maskGroups(sizes = SIZES): Group[] {
       tasks: [
         { name: 'byte at a time (key array)', fn: loop((v) => applyMaskBytes(v, KEY, 0)) },
         { name: 'byte at a time (key word)', fn: loop((v) => bytesOnWord(v, KEY_WORD)) },
-        { name: 'pre-#7 applyMask (Uint32Array, allocs per call)', fn: loop((v) => applyMaskV0(v, KEY, 0)) },
         { name: 'Int32Array view per call', fn: loop((v) => wordFreshView(v, KEY_WORD)) },
         { name: 'Int32Array view per call, unrolled ×4', fn: loop((v) => wordUnrolled(v, KEY_WORD)) },
         { name: 'applyMask (key bytes)', fn: loop((v) => applyMask(v, KEY, 0)) },

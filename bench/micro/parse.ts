@@ -1,8 +1,7 @@
-// Frame parsing (RFC 6455 §5.2): our FrameDecoder against the pre-#7 decoder and a naive parser that
+// Frame parsing (RFC 6455 §5.2): our FrameDecoder against a naive parser that
 // reads one byte at a time and copies each payload out (the tutorial approach), on realistic chunks.
 import { type FrameSink } from '../../src/protocol/frame.js';
 import { FrameDecoder } from '../../src/protocol/frame.js';
-import { FrameDecoderV0 } from './baseline-frame.js';
 import { type Group, asciiText, pseudoRandom } from './lib.js';
 
 /** Masked client frames of `size` bytes, `count` of them back to back. */
@@ -132,7 +131,6 @@ export function parseGroups(): Group[] {
     };
     const sink = new CountingSink();
     const ours = new FrameDecoder(sink);
-    const v0 = new FrameDecoderV0(sink);
     let naiveFrames = 0;
     const naive = new NaiveParser(() => naiveFrames++);
     return {
@@ -140,7 +138,6 @@ export function parseGroups(): Group[] {
       tasks: [
         { name: 'copy only (refill the chunks)', fn: refill },
         { name: 'naive byte-at-a-time parser', fn: () => (refill(), work.forEach((c) => naive.push(c))) },
-        { name: 'pre-#7 FrameDecoder', fn: () => (refill(), work.forEach((c) => v0.push(c))) },
         { name: '**FrameDecoder**', fn: () => (refill(), work.forEach((c) => ours.push(c))) },
       ].map((t) => ({ ...t, bytes: stream.length, ops: frames })),
     };

@@ -1,9 +1,8 @@
-// UTF-8 validation (RFC 6455 §8.1): the pre-#7 JS DFA, buffer.isUtf8, TextDecoder fatal, and our
+// UTF-8 validation (RFC 6455 §8.1): the JS DFA alone, buffer.isUtf8, TextDecoder fatal, and our
 // streaming Utf8Validator (isUtf8 over whole code points + the DFA at piece boundaries), on a whole
 // payload and on the same payload arriving in pieces that cut code points.
 import { isUtf8 } from 'node:buffer';
 import { Utf8Validator } from '../../src/protocol/utf8.js';
-import { Utf8DfaV0 } from './baseline.js';
 import { type Group, SIZES, asciiText, multiByteText, repeatsFor, sizeLabel } from './lib.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -24,12 +23,12 @@ export function utf8Groups(sizes = SIZES): Group[] {
       const times = (f: () => void) => () => {
         for (let r = 0; r < reps; r++) f();
       };
-      const dfa = new Utf8DfaV0();
+      const dfa = new Utf8Validator({ native: false });
       const ours = new Utf8Validator();
       groups.push({
         title: `UTF-8 ${kind} ${sizeLabel(size)}, whole (×${reps} per call)`,
         tasks: [
-          { name: 'pre-#7 JS DFA', fn: times(() => (dfa.reset(), check(dfa.write(data) === -1 && dfa.complete))) },
+          { name: 'JS DFA alone', fn: times(() => (dfa.reset(), check(dfa.write(data) === -1 && dfa.complete))) },
           { name: 'buffer.isUtf8', fn: times(() => check(isUtf8(data))) },
           { name: 'TextDecoder fatal', fn: times(() => void decoder.decode(data)) },
           {
@@ -64,7 +63,7 @@ export function utf8Groups(sizes = SIZES): Group[] {
       groups.push({
         title: `UTF-8 ${kind} ${sizeLabel(size)} in ${pieces.length} pieces of ${cut} B (×${reps} per call)`,
         tasks: [
-          { name: 'pre-#7 JS DFA', fn: stream(new Utf8DfaV0()) },
+          { name: 'JS DFA alone', fn: stream(new Utf8Validator({ native: false })) },
           { name: '**Utf8Validator.write**', fn: stream(new Utf8Validator()) },
         ].map((t) => ({ ...t, bytes: size * reps, ops: reps })),
       });

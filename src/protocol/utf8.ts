@@ -85,6 +85,12 @@ function lastBoundary(data: Uint8Array, from: number, end: number): number {
 
 export class Utf8Validator {
   private state = ACCEPT;
+  private readonly native: boolean;
+
+  /** `native: false` runs the DFA over every byte (for comparison; same verdicts, slower). */
+  constructor(options: { native?: boolean } = {}) {
+    this.native = options.native ?? true;
+  }
 
   /**
    * Feed `data[start, end)`. Returns -1 while the input so far can still be
@@ -103,7 +109,7 @@ export class Utf8Validator {
       }
       i++;
     }
-    if (end - i >= NATIVE_THRESHOLD) {
+    if (this.native && end - i >= NATIVE_THRESHOLD) {
       // Whole code points that the native check accepts leave the DFA in
       // ACCEPT, just where it would be after reading them itself.
       const cut = lastBoundary(data, i, end);
