@@ -12,6 +12,8 @@ export interface Server {
   raw?: boolean;
   /** repo-relative file that must exist, or the server is skipped with a message */
   requires?: string;
+  /** flags appended to the command for deflate cases; without them the server skips those cases */
+  deflate?: string[];
 }
 
 const echoScript = (script: string, ...flags: string[]) => (port: number) =>
@@ -25,14 +27,21 @@ export const SERVERS: Server[] = [
     command: (port) =>
       ['node', 'bin/strictws.js', 'echo', '--port', String(port), '--host', HOST, '--log-level', 'warn'],
     requires: 'bin/strictws.js',
+    deflate: ['--deflate', '--deflate-threshold', '0'],
   },
-  { id: 'ws', label: 'ws (pure JS)', command: echoScript('ws-echo.mjs', '--no-bufferutil') },
-  { id: 'ws-bufferutil', label: 'ws+bufferutil', command: echoScript('ws-echo.mjs') },
+  {
+    id: 'ws',
+    label: 'ws (pure JS)',
+    command: echoScript('ws-echo.mjs', '--no-bufferutil'),
+    deflate: ['--deflate'], // ws's default threshold (1 KiB) compresses every 4 KiB message
+  },
+  { id: 'ws-bufferutil', label: 'ws+bufferutil', command: echoScript('ws-echo.mjs'), deflate: ['--deflate'] },
   { id: 'raw', label: 'raw net', command: echoScript('raw-echo.mjs'), raw: true },
 ];
 
 export type Load =
-  | { kind: 'echo'; size: number; conns: number; inflight: number; opcode: 'text' | 'binary' }
+  /** deflate: permessage-deflate, driven by bench/deflate-load.mjs instead of wsload */
+  | { kind: 'echo'; size: number; conns: number; inflight: number; opcode: 'text' | 'binary'; deflate?: boolean }
   | { kind: 'idle'; conns: number };
 
 export const METRICS = {
@@ -41,7 +50,7 @@ export const METRICS = {
   p50Us: { label: 'p50 µs', digits: 0, lowerIsBetter: true },
   p99Us: { label: 'p99 µs', digits: 0, lowerIsBetter: true },
   serverCpuPct: { label: 'server CPU %', digits: 0, lowerIsBetter: true },
-  clientCpuPct: { label: 'wsload CPU %', digits: 0, lowerIsBetter: true },
+  clientCpuPct: { label: 'client CPU %', digits: 0, lowerIsBetter: true },
   kibPerConn: { label: 'KiB/conn', digits: 1, lowerIsBetter: true },
 } as const;
 export type Metric = keyof typeof METRICS;
@@ -99,17 +108,16 @@ export const CASES: Case[] = [
     headlines: [{ metric: 'kibPerConn', baseline: ['ws'] }],
   },
   {
-    // Hook for a compression case. To enable it: teach wsload to offer permessage-deflate and send
-    // compressible payloads, pass a deflate flag through to the servers (ws-echo.mjs has --deflate),
-    // then drop `unsupported`.
+    // wsload has no permessage-deflate, so this case runs bench/deflate-load.mjs (a JS client on `ws`)
     id: 'deflate4k',
     title: 'compressible 4 KiB text, permessage-deflate, 64 × 4',
-    load: { kind: 'echo', size: 4 * KiB, conns: 64, inflight: 4, opcode: 'text' },
+    load: { kind: 'echo', size: 4 * KiB, conns: 64, inflight: 4, opcode: 'text', deflate: true },
     headlines: [{ metric: 'msgsPerS', baseline: ['ws-bufferutil'] }],
-    unsupported:
-      'wsload has no permessage-deflate: it never offers the extension, fails the handshake if the ' +
-      'server answers with Sec-WebSocket-Extensions, and treats RSV1 as a protocol error',
   },
 ];
+
+/** Whether a server takes part in a case: raw has no idle case, deflate cases need deflate flags. */
+export const runsCase = (s: Server, c: Case): boolean =>
+  c.load.kind === 'idle' ? !s.raw : !c.load.deflate || s.deflate !== undefined;
 
 export const DEFAULT_CASES = CASES.filter((c) => !c.unsupported).map((c) => c.id);

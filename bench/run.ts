@@ -1,24 +1,27 @@
-// Benchmark harness: echo servers under wsload (/work/shared/tools/wsload.c), server pinned to CPU 0 and
-// wsload to CPU 1, a fresh server process per measurement.
+// Benchmark harness: echo servers under wsload (/work/shared/tools/wsload.c), or bench/deflate-load.mjs
+// for permessage-deflate cases, server pinned to CPU 0 and the load generator to CPU 1, a fresh server
+// process per measurement.
 //
-//   npx tsx bench/run.ts [--servers strictws,ws,ws-bufferutil,raw] [--cases small,medium,64k,large,idle]
+//   npx tsx bench/run.ts [--servers strictws,ws,ws-bufferutil,raw]
+//                        [--cases small,medium,64k,large,idle,deflate4k]
 //                        [--runs 3] [--duration 5] [--warmup 1]
 //
 // Progress goes to stderr, the markdown report to stdout and bench/results/latest.md, every sample with
-// wsload's raw JSON to bench/results/latest.json. Exits 1 if any run had errors.
+// the load generator's raw JSON to bench/results/latest.json. Exits 1 if any run had errors.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CASES, DEFAULT_CASES, HOST, METRICS, SERVERS, type Case, type Server } from './matrix.js';
+import { CASES, DEFAULT_CASES, HOST, METRICS, SERVERS, runsCase, type Case, type Server } from './matrix.js';
 import * as proc from './lib/proc.js';
 import { renderMarkdown, type Sample } from './lib/report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WSLOAD_SRC = process.env.WSLOAD_SRC ?? '/work/shared/tools/wsload.c';
 const WSLOAD = join(ROOT, 'bench/.build/wsload');
+const DEFLATE_LOAD = join(ROOT, 'bench/deflate-load.mjs');
 const RESULTS = join(ROOT, 'bench/results');
 const SERVER_CPU = 0;
 const CLIENT_CPU = 1;
@@ -86,7 +89,13 @@ function wsloadArgs(c: Case, s: Server, port: number, pid: number, o: Options): 
   ];
 }
 
-/** Metrics and error counters from one wsload --json object. */
+/** The load generator's argv: wsload, or deflate-load.mjs (same flags and JSON) for deflate cases. */
+function loadArgv(c: Case, s: Server, port: number, pid: number, o: Options): string[] {
+  const loader = c.load.kind === 'echo' && c.load.deflate ? ['node', DEFLATE_LOAD] : [WSLOAD];
+  return proc.pinned(CLIENT_CPU, [...loader, ...wsloadArgs(c, s, port, pid, o)]);
+}
+
+/** Metrics and error counters from one wsload (or deflate-load.mjs) --json object. */
 function fromWsload(json: Record<string, unknown>): Pick<Sample, 'metrics' | 'errors'> {
   const num = (key: string) => {
     const v = json[key];
@@ -122,7 +131,9 @@ async function measure(s: Server, c: Case, run: number, o: Options, serverWrap: 
   const port = await proc.freePort(HOST);
   let server: proc.RunningServer;
   try {
-    server = await proc.startServer([...serverWrap, ...proc.pinned(SERVER_CPU, s.command(port))], ROOT);
+    const deflate = c.load.kind === 'echo' && c.load.deflate ? (s.deflate ?? []) : [];
+    const argv = proc.pinned(SERVER_CPU, [...s.command(port), ...deflate]);
+    server = await proc.startServer([...serverWrap, ...argv], ROOT);
   } catch (err) {
     fail((err as Error).message);
     return sample;
@@ -132,7 +143,7 @@ async function measure(s: Server, c: Case, run: number, o: Options, serverWrap: 
     if (c.load.kind === 'idle' && files < c.load.conns + 64)
       fail(`server open-file limit ${files} is too low for ${c.load.conns} connections`);
     const seconds = (c.load.kind === 'idle' ? 0 : o.warmup) + o.duration + CONNECT_SLACK_S;
-    const argv = proc.pinned(CLIENT_CPU, [WSLOAD, ...wsloadArgs(c, s, port, server.pid, o)]);
+    const argv = loadArgv(c, s, port, server.pid, o);
     sample.command = argv.join(' ');
     sample.wsload = await proc.runWsload(argv, seconds * 1000);
     const { metrics, errors } = fromWsload(sample.wsload);
@@ -185,7 +196,7 @@ async function main(): Promise<void> {
   if (serverWrap.length)
     process.stderr.write(`open-file limit is ${ourFiles}; trying ulimit -n ${needFiles} for servers\n`);
 
-  const plan = cases.flatMap((c) => servers.filter((s) => !(s.raw && c.load.kind === 'idle')).map((s) => ({ c, s })));
+  const plan = cases.flatMap((c) => servers.filter((s) => runsCase(s, c)).map((s) => ({ c, s })));
   const samples: Sample[] = [];
   const startLoad = loadavg()[0];
   for (let run = 1; run <= o.runs; run++)
@@ -204,6 +215,12 @@ async function main(): Promise<void> {
       'a fresh server process per measurement',
     `server pinned with taskset -c ${SERVER_CPU}, wsload with taskset -c ${CLIENT_CPU}; closed-loop echo, ` +
       'every message length/opcode-checked, every 8th byte-checked',
+    ...(cases.some((c) => c.load.kind === 'echo' && c.load.deflate)
+      ? [
+          'deflate cases: bench/deflate-load.mjs instead of wsload (ws client, perMessageDeflate threshold 0, ' +
+            'extension checked on every connection, every echo byte-checked), same pinning',
+        ]
+      : []),
     `open-file limit ${ourFiles}; wsload built from ${WSLOAD_SRC}`,
   ];
   const report = renderMarkdown({ title: 'strictws benchmark', setup, servers, cases, samples, skipped });

@@ -45,6 +45,8 @@ function stat(values: number[]): Stat | undefined {
 const METRIC_IDS = Object.keys(METRICS) as Metric[];
 /** a pinned server below this much CPU was not what limited the throughput */
 const SERVER_BOUND_PCT = 80;
+/** a pinned load generator at or above this much CPU was (probably) the bottleneck */
+const CLIENT_BOUND_PCT = 90;
 const fmt = (metric: Metric, x: number) => {
   const digits = METRICS[metric].digits;
   return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -115,6 +117,11 @@ export function renderMarkdown({ title, setup, servers, cases, samples, skipped 
     return cpu !== undefined && cpu < SERVER_BOUND_PCT ? [`${c.id} / ${s.label} (${cpu.toFixed(0)}%)`] : [];
   });
 
+  const clientBound = measured.flatMap(({ c, s }) => {
+    const cpu = statOf(s.id, c.id, 'clientCpuPct')?.median;
+    return cpu !== undefined && cpu >= CLIENT_BOUND_PCT ? [`${c.id} / ${s.label} (${cpu.toFixed(0)}%)`] : [];
+  });
+
   const failures = samples.filter((s) => s.errors.length);
   const errorSection = failures.length
     ? [
@@ -165,6 +172,13 @@ export function renderMarkdown({ title, setup, servers, cases, samples, skipped 
           '',
           `Server CPU below ${SERVER_BOUND_PCT}%, so the server was not the bottleneck (wsload, the kernel or ` +
             `another process was): ${notServerBound.join(', ')}.`,
+        ]
+      : []),
+    ...(clientBound.length
+      ? [
+          '',
+          `Client CPU ≥ ${CLIENT_BOUND_PCT}%: client-bound, ratios understate the faster server: ` +
+            `${clientBound.join(', ')}.`,
         ]
       : []),
     ...(skipped.length ? ['', '## Not run', '', ...skipped.map((s) => `- ${s}`)] : []),
