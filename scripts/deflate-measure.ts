@@ -24,6 +24,7 @@ import { type Socket, connect } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { constants, createDeflateRaw, createInflateRaw, deflateRawSync } from 'node:zlib';
+import { readFrameHead } from '../spec/support/frames.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const KiB = 1024;
@@ -195,22 +196,12 @@ class LoadClient {
         if (this.skip > 0 || buf.length === 0) break;
         continue;
       }
-      if (buf.length < 2) break;
-      let length = buf[1] & 0x7f;
-      let at = 2;
-      if (length === 126) {
-        if (buf.length < 4) break;
-        length = buf.readUInt16BE(2);
-        at = 4;
-      } else if (length === 127) {
-        if (buf.length < 10) break;
-        length = Number(buf.readBigUInt64BE(2));
-        at = 10;
-      }
-      const opcode = buf[0] & 0x0f;
-      buf = buf.subarray(at);
-      this.skip = length;
-      if (opcode === 0x1 || opcode === 0x2 || (opcode === 0 && (buf[0] & 0x80) !== 0)) {
+      const head = readFrameHead(buf);
+      if (!head) break;
+      buf = buf.subarray(head.size);
+      this.skip = head.length;
+      // A data message ends with a frame that has FIN (RFC 6455 §5.4).
+      if (head.opcode < 0x8 && head.fin) {
         this.messages++;
         this.onMessage();
       }

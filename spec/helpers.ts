@@ -133,59 +133,8 @@ export function receiveAll(bytes: Uint8Array, options?: ConnectionOptions, cuts:
 // Frames (built by hand, not with the encoder under test)
 // ---------------------------------------------------------------------------
 
-export const OP = { CONT: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa } as const;
-
-/** The masking key used when a test does not care which. */
-export const DEFAULT_KEY = Uint8Array.from([0x37, 0xfa, 0x21, 0x3d]);
-
-/** Reference masking, byte by byte (RFC 6455 §5.3): returns a new buffer. */
-export function xorMask(data: Uint8Array, key: Uint8Array, offset = 0): Buffer {
-  const out = Buffer.alloc(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = data[i] ^ key[(offset + i) % 4];
-  return out;
-}
-
-export interface FrameSpec {
-  opcode: number;
-  payload?: Uint8Array | string;
-  fin?: boolean;
-  /** Raw RSV bits as they sit in the first byte: 0x40, 0x20, 0x10. */
-  rsv?: number;
-  /** A 4-byte key, or null for an unmasked frame. */
-  mask?: Uint8Array | null;
-  /** Force a length encoding: 7-bit, 16-bit (126) or 64-bit (127). */
-  lengthBits?: 7 | 16 | 64;
-  /** The length to declare in the header, if not the payload's. */
-  declaredLength?: number | bigint;
-}
-
-function toBytes(payload: Uint8Array | string | undefined): Buffer {
-  if (payload === undefined) return Buffer.alloc(0);
-  return typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload);
-}
-
-/** The header of a client frame per RFC 6455 §5.2, written field by field. */
-export function frameHeader(spec: FrameSpec & { length: number | bigint }): Buffer {
-  const { opcode, fin = true, rsv = 0, mask = DEFAULT_KEY, length } = spec;
-  const n = BigInt(length);
-  const bits = spec.lengthBits ?? (n < 126n ? 7 : n < 65536n ? 16 : 64);
-  const extended = bits === 7 ? 0 : bits === 16 ? 2 : 8;
-  const header = Buffer.alloc(2 + extended + (mask ? 4 : 0));
-  header[0] = (fin ? 0x80 : 0) | rsv | opcode;
-  header[1] = (mask ? 0x80 : 0) | (bits === 7 ? Number(n) : bits === 16 ? 126 : 127);
-  if (bits === 16) header.writeUInt16BE(Number(n), 2);
-  if (bits === 64) header.writeBigUInt64BE(n, 2);
-  if (mask) header.set(mask, 2 + extended);
-  return header;
-}
-
-/** A whole client frame: masked with DEFAULT_KEY unless `mask` says otherwise. */
-export function frame(spec: FrameSpec): Buffer {
-  const payload = toBytes(spec.payload);
-  const header = frameHeader({ ...spec, length: spec.declaredLength ?? payload.length });
-  const mask = spec.mask === undefined ? DEFAULT_KEY : spec.mask;
-  return Buffer.concat([header, mask ? xorMask(payload, mask) : payload]);
-}
+export { DEFAULT_KEY, type FrameSpec, OP, type ParsedFrame, frame, frameHeader, parseServerFrames, xorMask } from './support/frames.js';
+import { type FrameSpec, OP, type ParsedFrame, frame, parseServerFrames, toBytes } from './support/frames.js';
 
 type FrameOptions = Omit<FrameSpec, 'opcode' | 'payload'>;
 
@@ -214,47 +163,6 @@ export function fragmented(opcode: number, payload: Uint8Array | string, cuts: r
   return pieces.map((piece, i) =>
     frame({ ...o, opcode: i === 0 ? opcode : OP.CONT, payload: piece, fin: i === pieces.length - 1 }),
   );
-}
-
-export interface ParsedFrame {
-  fin: boolean;
-  rsv: number;
-  opcode: number;
-  masked: boolean;
-  payload: Buffer;
-}
-
-/** Parse unmasked-or-masked frames (whole frames only), independently of FrameDecoder. */
-export function parseServerFrames(bytes: Buffer): ParsedFrame[] {
-  const frames: ParsedFrame[] = [];
-  let pos = 0;
-  while (pos < bytes.length) {
-    const b0 = bytes[pos];
-    const b1 = bytes[pos + 1];
-    let length = b1 & 0x7f;
-    let at = pos + 2;
-    if (length === 126) {
-      length = bytes.readUInt16BE(at);
-      at += 2;
-    } else if (length === 127) {
-      length = Number(bytes.readBigUInt64BE(at));
-      at += 8;
-    }
-    const masked = (b1 & 0x80) !== 0;
-    const key = masked ? bytes.subarray(at, at + 4) : undefined;
-    if (key) at += 4;
-    if (at + length > bytes.length) throw new Error(`truncated frame at ${pos}`);
-    const raw = bytes.subarray(at, at + length);
-    frames.push({
-      fin: (b0 & 0x80) !== 0,
-      rsv: b0 & 0x70,
-      opcode: b0 & 0x0f,
-      masked,
-      payload: key ? xorMask(raw, key) : Buffer.from(raw),
-    });
-    pos = at + length;
-  }
-  return frames;
 }
 
 /** The close frame the server wrote (its code, or undefined for an empty body). */

@@ -16,37 +16,37 @@ function applyMaskBytes(data: Uint8Array, key: Uint8Array, offset = 0): void {
 }
 const KEY_WORD = maskWord(KEY);
 
-// Experimental variants, kept for the record of what was tried (docs/performance.md).
-const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+// Experimental variants, kept for the record of what was tried (docs/performance.md). They share
+// the byte loop for short buffers and the edges, and differ only in the word loop; like x86 and
+// ARM, they assume a little-endian machine.
 
-/** Word loop with a fresh Int32Array view per call (no cached view). */
-function wordFreshView(data: Uint8Array, key: number): void {
-  const length = data.length;
-  if (length < 32) {
-    for (let i = 0; i < length; i++) data[i] ^= key >>> ((i & 3) << 3);
-    return;
-  }
-  const head = -data.byteOffset & 3;
-  for (let i = 0; i < head; i++) data[i] ^= key >>> ((i & 3) << 3);
-  const k = head === 0 ? key : LE ? (key >>> (head << 3)) | (key << (32 - (head << 3))) : key;
-  const words = (length - head) >>> 2;
-  const view = new Int32Array(data.buffer, data.byteOffset + head, words);
-  for (let w = 0; w < words; w++) view[w] ^= k;
-  for (let i = head + (words << 2); i < length; i++) data[i] ^= key >>> ((i & 3) << 3);
+/** Byte loop on the key word (no key array reads). */
+function bytesOnWord(data: Uint8Array, key: number, from = 0, to = data.length): void {
+  for (let i = from; i < to; i++) data[i] ^= key >>> ((i & 3) << 3);
 }
 
+/** Bytes up to an aligned address, `words` on a fresh Int32Array view, then the tail bytes. */
+function wordVariant(words: (view: Int32Array, key: number) => void): (data: Uint8Array, key: number) => void {
+  return (data, key) => {
+    const length = data.length;
+    if (length < 32) return bytesOnWord(data, key);
+    const head = -data.byteOffset & 3;
+    bytesOnWord(data, key, 0, head);
+    const k = head === 0 ? key : (key >>> (head << 3)) | (key << (32 - (head << 3)));
+    const count = (length - head) >>> 2;
+    words(new Int32Array(data.buffer, data.byteOffset + head, count), k);
+    bytesOnWord(data, key, head + (count << 2), length);
+  };
+}
+
+/** Word loop with a fresh Int32Array view per call (no cached view). */
+const wordFreshView = wordVariant((view, k) => {
+  for (let w = 0; w < view.length; w++) view[w] ^= k;
+});
+
 /** Word loop, 4 words per iteration. */
-function wordUnrolled(data: Uint8Array, key: number): void {
-  const length = data.length;
-  if (length < 32) {
-    for (let i = 0; i < length; i++) data[i] ^= key >>> ((i & 3) << 3);
-    return;
-  }
-  const head = -data.byteOffset & 3;
-  for (let i = 0; i < head; i++) data[i] ^= key >>> ((i & 3) << 3);
-  const k = head === 0 ? key : LE ? (key >>> (head << 3)) | (key << (32 - (head << 3))) : key;
-  const words = (length - head) >>> 2;
-  const view = new Int32Array(data.buffer, data.byteOffset + head, words);
+const wordUnrolled = wordVariant((view, k) => {
+  const words = view.length;
   let w = 0;
   for (const last = words - 3; w < last; w += 4) {
     view[w] ^= k;
@@ -55,13 +55,7 @@ function wordUnrolled(data: Uint8Array, key: number): void {
     view[w + 3] ^= k;
   }
   for (; w < words; w++) view[w] ^= k;
-  for (let i = head + (words << 2); i < length; i++) data[i] ^= key >>> ((i & 3) << 3);
-}
-
-/** Byte loop on the key word (no key array reads). */
-function bytesOnWord(data: Uint8Array, key: number): void {
-  for (let i = 0; i < data.length; i++) data[i] ^= key >>> ((i & 3) << 3);
-}
+});
 
 export function maskGroups(sizes = SIZES): Group[] {
   return sizes.map((size) => {

@@ -9,6 +9,7 @@ import { type AddressInfo, type Socket, connect as tcpConnect, createServer } fr
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import WebSocket from 'ws';
+import { OP, type ParsedFrame, frame, takeFrames } from '../support/frames.js';
 export { launchChromium } from '../support/browser.js';
 
 export type Json = { type: string; [field: string]: any };
@@ -93,34 +94,9 @@ export class JsonClient {
   }
 }
 
-/** Minimal masked client frame (RFC 6455 §5.2), for the raw client. */
-function clientFrame(opcode: number, payload: Buffer): Buffer {
-  const mask = Buffer.from([1, 2, 3, 4]);
-  const length = payload.length;
-  const head = length < 126 ? Buffer.from([0x80 | opcode, 0x80 | length]) : Buffer.from([0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff]);
-  const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]));
-  return Buffer.concat([head, mask, masked]);
-}
-
-/** Frames the server sent, parsed from a byte stream (unmasked, RFC 6455 §5.2). */
-export function parseServerFrames(data: Buffer): Array<{ opcode: number; payload: Buffer }> {
-  const frames: Array<{ opcode: number; payload: Buffer }> = [];
-  let pos = 0;
-  while (pos + 2 <= data.length) {
-    let length = data[pos + 1] & 0x7f;
-    let start = pos + 2;
-    if (length === 126) {
-      length = data.readUInt16BE(pos + 2);
-      start = pos + 4;
-    } else if (length === 127) {
-      length = Number(data.readBigUInt64BE(pos + 2));
-      start = pos + 10;
-    }
-    if (start + length > data.length) break;
-    frames.push({ opcode: data[pos] & 0x0f, payload: data.subarray(start, start + length) });
-    pos = start + length;
-  }
-  return frames;
+/** Frames the server sent, parsed from a byte stream; an incomplete last frame is left out. */
+export function parseServerFrames(data: Buffer): ParsedFrame[] {
+  return takeFrames(data).frames;
 }
 
 /**
@@ -150,7 +126,7 @@ export class RawClient {
   }
 
   sendText(text: string): void {
-    this.socket.write(clientFrame(0x1, Buffer.from(text)));
+    this.socket.write(frame({ opcode: OP.TEXT, payload: text }));
   }
 
   text(): string {

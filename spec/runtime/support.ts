@@ -10,7 +10,9 @@ import { request as httpRequest } from 'node:http';
 import { type AddressInfo, type Socket, connect } from 'node:net';
 import { type ServerOptions, WebSocketServer } from '../../src/server/index.js';
 
-export const OP = { CONT: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa } as const;
+import { OP, type ParsedFrame, frame, takeFrames } from '../support/frames.js';
+
+export { OP };
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -38,18 +40,7 @@ export function echo(wss: WebSocketServer): void {
 
 /** A masked client frame (RFC 6455 §5.2), with a fresh random key unless given. */
 export function clientFrame(opcode: number, payload: Uint8Array | string = '', { fin = true, key = randomBytes(4) } = {}): Buffer {
-  const data = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-  const n = data.length;
-  const extended = n < 126 ? 0 : n < 65536 ? 2 : 8;
-  const frame = Buffer.alloc(2 + extended + 4 + n);
-  frame[0] = (fin ? 0x80 : 0) | opcode;
-  frame[1] = 0x80 | (extended === 0 ? n : extended === 2 ? 126 : 127);
-  if (extended === 2) frame.writeUInt16BE(n, 2);
-  if (extended === 8) frame.writeBigUInt64BE(BigInt(n), 2);
-  const at = 2 + extended;
-  frame.set(key, at);
-  for (let i = 0; i < n; i++) frame[at + 4 + i] = data[i] ^ key[i & 3];
-  return frame;
+  return frame({ opcode, payload, fin, mask: key });
 }
 
 /** A masked close frame; no code gives an empty body. */
@@ -61,11 +52,7 @@ export function clientClose(code?: number, reason = ''): Buffer {
   return clientFrame(OP.CLOSE, body);
 }
 
-export interface ServerFrame {
-  fin: boolean;
-  opcode: number;
-  payload: Buffer;
-}
+export type ServerFrame = ParsedFrame;
 
 /** The close code and reason of a close frame (1005 for an empty body). */
 export function closeOf(frame: ServerFrame): { code: number; reason: string } {
@@ -178,27 +165,13 @@ export class RawClient {
   }
 
   private parseFrames(): void {
-    let buf = this.buffer;
-    for (;;) {
-      if (buf.length < 2) break;
-      let length = buf[1] & 0x7f;
-      let at = 2;
-      if (length === 126) {
-        if (buf.length < 4) break;
-        length = buf.readUInt16BE(2);
-        at = 4;
-      } else if (length === 127) {
-        if (buf.length < 10) break;
-        length = Number(buf.readBigUInt64BE(2));
-        at = 10;
-      }
-      if (buf[1] & 0x80) throw new Error('the server sent a masked frame');
-      if (buf.length < at + length) break;
-      this.frames.push({ fin: (buf[0] & 0x80) !== 0, opcode: buf[0] & 0x0f, payload: buf.subarray(at, at + length) });
-      this.bytesReceived += length;
-      buf = buf.subarray(at + length);
+    const { frames, used } = takeFrames(this.buffer);
+    for (const f of frames) {
+      if (f.masked) throw new Error('the server sent a masked frame');
+      this.frames.push(f);
+      this.bytesReceived += f.payload.length;
     }
-    this.buffer = buf;
+    this.buffer = this.buffer.subarray(used);
   }
 
   private wake(): void {
