@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`strictws: ${error.message}\nRun "strictws --help" for usage.\n`);
+      process.stderr.write(`strictws: ${error.message}\n${error.help ? 'Run "strictws --help" for usage.\n' : ''}`);
       return 2;
     }
     process.stderr.write(`strictws: ${(error as Error).message}\n`);
