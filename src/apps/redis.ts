@@ -47,7 +47,7 @@ interface RedisModule {
 }
 
 /** The node-redis versions this backend is written and tested against (package.json peerDependencies). */
-export const REDIS_RANGE = '^6';
+export const REDIS_RANGE = '^6.3.1';
 
 // A variable, so that TypeScript does not look for the optional package's types.
 const PACKAGE = 'redis';
