@@ -5,6 +5,7 @@
  */
 export { type Backend, type Bus, type Keep, type Store, MissingPackageError, memory, openBackend } from './backend.js';
 export { pageHandler, type RequestHandler } from './http.js';
+export { REDIS_RANGE } from './redis.js';
 export { MAX_REF, SLOW_CLIENT_CAP, type ErrorReply, type RequestErrorCode } from './wire.js';
 export * from './chat.js';
 export * from './vote.js';
