@@ -65,6 +65,21 @@ export class MissingPackageError extends Error {
   readonly code = 'MISSING_PACKAGE';
 }
 
+/**
+ * The backend is away (Redis not connected) and the call was not attempted.
+ * The outage itself is reported once (see connectRedis), so callers need not
+ * log each refused call.
+ */
+export class UnavailableError extends Error {
+  override name = 'UnavailableError';
+  readonly code = 'BACKEND_UNAVAILABLE';
+}
+
+/** Report a failed backend call through `warn`, unless it only says the backend is away. */
+export function reportFailure(warn: (message: string) => void, what: string, cause: Error): void {
+  if (!(cause instanceof UnavailableError)) warn(`${what}: ${cause.message}`);
+}
+
 /** Everything in this process: for one server without --redis, and for tests. */
 export function memory(): Backend {
   const listeners = new Map<string, Array<(message: string) => void>>();

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from '../index.js';
-import type { Backend } from './backend.js';
+import { type Backend, reportFailure } from './backend.js';
 import { type ErrorReply, type RequestErrorCode, SLOW_CLIENT_CAP, broadcast, error, isError, readRequest, send } from './wire.js';
 
 // Client to server.
@@ -169,7 +169,7 @@ export async function createChat({ backend, history = CHAT_LIMITS.history, warn 
     return backend.publish(CHAT_KEYS.channel, JSON.stringify(event), keep);
   };
   const announce = (event: PresenceEvent): void => {
-    publish(event).catch((cause: Error) => warn(`chat: announcing "${event.type}" failed: ${cause.message}`));
+    publish(event).catch((cause: Error) => reportFailure(warn, `chat: announcing "${event.type}" failed`, cause));
   };
 
   function onConnection(ws: WebSocket): void {
@@ -204,7 +204,7 @@ export async function createChat({ backend, history = CHAT_LIMITS.history, warn 
       publish(message).then(
         () => send(ws, { type: 'sent', id: message.id, ref: request.ref } satisfies SentEvent),
         (cause: Error) => {
-          warn(`chat: a message was not sent: ${cause.message}`);
+          reportFailure(warn, 'chat: a message was not sent', cause);
           send(ws, error('unavailable', 'the message was not sent, try again', request.ref));
         },
       );
@@ -221,7 +221,7 @@ export async function createChat({ backend, history = CHAT_LIMITS.history, warn 
         join(valid).catch((cause: Error) => {
           joining.delete(ws);
           if (state === 'joining') state = 'new';
-          warn(`chat: join failed: ${cause.message}`);
+          reportFailure(warn, 'chat: join failed', cause);
           send(ws, error('unavailable', 'the room is unavailable, try again', valid.ref));
         });
         return;

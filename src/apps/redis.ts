@@ -10,7 +10,7 @@
  * with backoff and resubscribes by itself; `onResume` listeners run once
  * both connections are ready again.
  */
-import { type Backend, MissingPackageError } from './backend.js';
+import { type Backend, MissingPackageError, UnavailableError } from './backend.js';
 
 /** The few node-redis calls used here, typed locally so the optional package is not needed to compile. */
 interface RedisClient {
@@ -128,7 +128,7 @@ export async function connectRedis(url: string, notice: (message: string) => voi
 
   /** The commands connection, if it is up; otherwise the caller learns at once. */
   const ready = (): RedisClient => {
-    if (!client.isReady) throw new Error('Redis is not connected');
+    if (!client.isReady) throw new UnavailableError('Redis is not connected');
     return client;
   };
 

@@ -4,7 +4,7 @@
  * --redis), so every process agrees on them.
  */
 import { WebSocket } from '../index.js';
-import type { Backend } from './backend.js';
+import { type Backend, reportFailure } from './backend.js';
 import { type ErrorReply, type RequestErrorCode, broadcast, error, isError, readRequest, send } from './wire.js';
 
 /** Client to server: one vote for the option with this id. Every click counts (a live board, not a ballot). */
@@ -141,7 +141,7 @@ export async function createVote({ backend, options = DEFAULT_OPTIONS, warn = ()
     try {
       count = await backend.increment(VOTE_KEYS.counts, option, VOTE_KEYS.channel);
     } catch (cause) {
-      warn(`vote: a vote was not counted: ${(cause as Error).message}`);
+      reportFailure(warn, 'vote: a vote was not counted', cause as Error);
       return send(ws, error('unavailable', 'the vote was not counted, try again', ref));
     }
     send(ws, { type: 'counted', option, count, ref } satisfies CountedEvent);
@@ -151,7 +151,10 @@ export async function createVote({ backend, options = DEFAULT_OPTIONS, warn = ()
     clients.add(ws);
     ws.once('close', () => clients.delete(ws));
     // Fresh counts for the newcomer, in case this process missed a change while Redis was away.
-    backend.counts(VOTE_KEYS.counts).then(merge, (cause: Error) => warn(`vote: ${cause.message}`)).finally(() => send(ws, state()));
+    backend
+      .counts(VOTE_KEYS.counts)
+      .then(merge, (cause: Error) => reportFailure(warn, 'vote: reading the counts failed', cause))
+      .finally(() => send(ws, state()));
 
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const request = readRequest(data, isBinary, VOTE_LIMITS.requestBytes);
