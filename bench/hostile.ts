@@ -10,6 +10,7 @@
 // Attacks:
 //   fragments  an unfinished text message of 1-byte fragments, as many as the server takes
 //              (min(maxPayload, maxFragments) - 1), never finished: what fragment bookkeeping costs.
+//              With --deflate the message is marked compressed (RSV1): its pieces wait uninflated.
 //   inflate    (--deflate) --messages compressed messages in one TCP write, each inflating to
 //              maxPayload bytes of text; the client never reads what is echoed back.
 //
@@ -109,12 +110,13 @@ async function open(port: number): Promise<Socket> {
 /** The fragments attack: one text frame of 1 byte, then 1-byte continuations, never FIN. */
 function fragmentsAttack(): { bytes: Buffer; description: string } {
   const count = Math.min(maxPayload, Number(values['max-fragments'])) - 1;
-  const first = clientFrame(0x1, Buffer.from('a'), { fin: false });
+  const first = clientFrame(0x1, Buffer.from('a'), { fin: false, rsv1: values.deflate });
   const next = clientFrame(0x0, Buffer.from('a'), { fin: false });
   const bytes = Buffer.alloc(first.length + next.length * (count - 1));
   first.copy(bytes, 0);
   for (let at = first.length; at < bytes.length; at += next.length) next.copy(bytes, at);
-  return { bytes, description: `an unfinished text message of ${count} one-byte fragments (${bytes.length} bytes on the wire)` };
+  const kind = values.deflate ? 'compressed (RSV1) ' : '';
+  return { bytes, description: `an unfinished ${kind}text message of ${count} one-byte fragments (${bytes.length} bytes on the wire)` };
 }
 
 /** The inflate attack: `messages` compressed text messages that each inflate to maxPayload bytes, in one write. */
