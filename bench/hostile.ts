@@ -13,6 +13,9 @@
 //              With --deflate the message is marked compressed (RSV1): its pieces wait uninflated.
 //   inflate    (--deflate) --messages compressed messages in one TCP write, each inflating to
 //              maxPayload bytes of text; the client never reads what is echoed back.
+//   head       not memory but time: --conns requests with a 16,000-byte run of spaces inside a
+//              header value (the head just under the 16 KiB cap), one connection each, one after
+//              another, and as many plain heads of the same size; prints the median time to the answer.
 //
 // Needs dist/ (npm run build). Run it on an idle machine: RSS also counts whatever the GC has not
 // returned yet, so the figures are upper bounds, and they vary from run to run.
@@ -146,7 +149,42 @@ async function settle(pid: number, seconds: number): Promise<{ rss: number; peak
   return { rss: last, peak };
 }
 
+/** The time from writing `head` on a new connection to the first byte of the answer. */
+async function answerTime(port: number, head: string): Promise<number> {
+  const socket = connect({ port, host: HOST, noDelay: true });
+  await once(socket, 'connect');
+  const started = performance.now();
+  socket.write(head, 'latin1');
+  await once(socket, 'data');
+  const ms = performance.now() - started;
+  socket.destroy();
+  return ms;
+}
+
+async function headAttack(port: number): Promise<void> {
+  const fields = `Host: ${HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n`;
+  const head = (value: string) => `GET / HTTP/1.1\r\n${fields}Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nX: ${value}\r\n\r\n`;
+  const run = 16_000;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  const times = { hostile: [] as number[], plain: [] as number[] };
+  for (let i = 0; i < conns; i++) {
+    times.plain.push(await answerTime(port, head(`a${'b'.repeat(run)}b`)));
+    times.hostile.push(await answerTime(port, head(`a${' '.repeat(run)}b`)));
+  }
+  console.log(`strictws ${values.app}, node ${process.version}: ${conns} heads of ${head('x'.repeat(run + 2)).length} bytes each way`);
+  console.log(`median time to the answer: ${median(times.hostile).toFixed(1)} ms with ${run} spaces inside a value, ${median(times.plain).toFixed(1)} ms without`);
+}
+
 async function main(): Promise<void> {
+  if (values.attack === 'head') {
+    const { child, port } = await startServer();
+    try {
+      await headAttack(port);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    return;
+  }
   const attack = values.attack === 'inflate' ? inflateAttack() : fragmentsAttack();
   const { child, port } = await startServer();
   const pid = child.pid!;
