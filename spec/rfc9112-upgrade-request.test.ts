@@ -224,9 +224,9 @@ describe('RFC 9110 §9.3.2: no content in an answer to HEAD', () => {
     );
   });
 
-  it('validateUpgrade passes a HEAD error from the reader through unchanged', () => {
-    const error = new HandshakeError('NOT_FOUND', 'x', {}, true);
-    expect(error.headRequest).toBe(true);
+  it('HandshakeError carries headRequest (default false); validateUpgrade sets it for a HEAD', () => {
+    expect(new HandshakeError('NOT_FOUND', 'x', {}, true).headRequest).toBe(true);
+    expect(new HandshakeError('NOT_FOUND', 'x').headRequest).toBe(false);
     const { request } = readRequest(handshakeRequest({ method: 'HEAD' }));
     expect(() => validateUpgrade(request)).toThrow(expect.objectContaining({ headRequest: true, status: 405 }));
   });

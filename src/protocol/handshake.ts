@@ -242,7 +242,7 @@ export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}
     return checkUpgrade(request, policy);
   } catch (error) {
     // RFC 9110 §9.3.2: the answer to HEAD has no content.
-    if (error instanceof HandshakeError && request.method === 'HEAD' && !error.headRequest) {
+    if (error instanceof HandshakeError && request.method === 'HEAD') {
       throw new HandshakeError(error.code, error.message, { ...error.headers }, true);
     }
     throw error;
