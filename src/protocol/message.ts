@@ -75,6 +75,7 @@ export class PieceList {
   }
 
   push(data: Buffer): void {
+    if (data.length === 0) return;
     this.length += data.length;
     if (this.list.length === 0 || data.length >= COALESCE_BELOW) {
       this.open = undefined;
