@@ -58,7 +58,6 @@ describe('RFC 9112 §3 / §5: parsing the request head', () => {
     ['a two-digit minor version', Buffer.from('GET /chat HTTP/1.10\r\n\r\n')],
     ['a method that is not a token', Buffer.from('G(T /chat HTTP/1.1\r\n\r\n')],
     ['a control character in the target', Buffer.from('GET /ch\x01at HTTP/1.1\r\n\r\n')],
-    ['an empty line before the request line', Buffer.from('\r\nGET /chat HTTP/1.1\r\n\r\n')],
     ['a header line without a colon', handshakeRequest({ rawLines: ['NoColon'] })],
     ['a header line with an empty name', handshakeRequest({ rawLines: [': value'] })],
     ['whitespace between name and colon', handshakeRequest({ rawLines: ['X-A : value'] })],
@@ -79,6 +78,23 @@ describe('RFC 9112 §3 / §5: parsing the request head', () => {
       const error = readError(bytes, undefined, cuts);
       expect([error.status, error.code]).toEqual([400, 'MALFORMED_REQUEST']);
     }
+  });
+
+  it('RFC 9112 §2.2: ignores empty lines before the request line, however the bytes are split', () => {
+    const bytes = Buffer.concat([Buffer.from('\r\n\r\n'), handshakeRequest()]);
+    for (const cuts of [[], everyByte(bytes)]) {
+      expect(readRequest(bytes, undefined, cuts).request).toMatchObject({ method: 'GET', target: '/chat' });
+    }
+  });
+
+  it('counts those empty lines against maxHeaderBytes (431), and a bare LF among them is still 400', () => {
+    const head = handshakeRequest();
+    const limits = { maxHeaderBytes: head.length + 4 };
+    expect(readRequest(Buffer.concat([Buffer.from('\r\n\r\n'), head]), limits).request.method).toBe('GET');
+    const endless = Buffer.from('\r\n'.repeat(3));
+    expect(readError(Buffer.concat([endless, head]), limits).status).toBe(431);
+    expect(readError(Buffer.from('\r\n'.repeat(10_000))).status).toBe(431);
+    expect(readError(Buffer.from('\r\n\n')).status).toBe(400);
   });
 
   it('400 for a bare LF at the start of a chunk that starts a line', () => {

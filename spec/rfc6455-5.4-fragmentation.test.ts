@@ -3,7 +3,15 @@
  * assembly, the continuation rules, the fragment cap and the size cap.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, type FrameFailureCode, FrameFailures } from '../src/protocol/index.js';
+import {
+  COALESCE_BELOW,
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_PAYLOAD,
+  type FrameFailureCode,
+  FrameFailures,
+  MessageAssembler,
+  PieceList,
+} from '../src/protocol/index.js';
 import {
   OP,
   binary,
@@ -165,5 +173,73 @@ describe('RFC 6455 §10.4: the message size cap across fragments (1009)', () => 
     connection.receive(Buffer.alloc(8 * 1024 * 1024));
     connection.receive(frameHeader({ opcode: OP.CONT, length: 8 * 1024 * 1024 + 1 }));
     expectFailure(recorder, 'MESSAGE_TOO_BIG');
+  });
+});
+
+describe('RFC 6455 §10.4: bookkeeping of fragments is bounded by bytes, not by their number', () => {
+  /** An assembler fed frames directly (no wire), recording what it delivers. */
+  function assembler(inflater?: ConstructorParameters<typeof MessageAssembler>[2]) {
+    const messages: Buffer[] = [];
+    const a = new MessageAssembler({ onMessage: (data) => messages.push(data), onControl: () => {} }, {}, inflater);
+    const frame = (opcode: number, payload: Buffer, { fin = true, rsv = 0 } = {}) => {
+      a.onFrameHeader(fin, rsv, opcode, payload.length);
+      a.onFramePayload(payload);
+      a.onFrameEnd();
+    };
+    return { a, messages, frame };
+  }
+
+  it('65,535 one-byte fragments of an unfinished message are held in a handful of buffers', () => {
+    const { a, frame } = assembler();
+    frame(OP.BINARY, Buffer.from([0]), { fin: false });
+    for (let i = 1; i < 65_535; i++) frame(OP.CONT, Buffer.from([i & 0xff]), { fin: false });
+    // One per fragment before; now the first piece and copies of at most 64 KiB each.
+    expect(a.heldBuffers).toBeLessThanOrEqual(3);
+  });
+
+  it('the same for a compressed (RSV1) message: its compressed pieces are coalesced too', () => {
+    let held: readonly Buffer[] = [];
+    const inflater = {
+      compressedLimit: (max: number) => max,
+      inflate: (pieces: readonly Buffer[]) => {
+        held = pieces;
+        return Buffer.concat(pieces);
+      },
+    };
+    const { a, messages, frame } = assembler(inflater);
+    frame(OP.BINARY, Buffer.from([0]), { fin: false, rsv: 0x4 });
+    for (let i = 1; i < 10_000; i++) frame(OP.CONT, Buffer.from([i & 0xff]), { fin: false });
+    expect(a.heldBuffers).toBeLessThanOrEqual(2);
+    frame(OP.CONT, Buffer.alloc(0));
+    expect(held.length).toBeLessThanOrEqual(2);
+    expect(messages[0]).toEqual(Buffer.from(Array.from({ length: 10_000 }, (_, i) => i & 0xff)));
+    expect(a.heldBuffers).toBe(0);
+  });
+
+  it('a message in one frame and one piece is passed on as it is, without a copy', () => {
+    const { messages, frame } = assembler();
+    const payload = Buffer.from('a whole message');
+    frame(OP.TEXT, payload);
+    expect(messages[0]).toBe(payload);
+  });
+
+  it('PieceList keeps the bytes in order for any mix of sizes, within its bound of buffers', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 20; round++) {
+      const list = new PieceList();
+      const expected: Buffer[] = [];
+      for (let i = 0; i < 400; i++) {
+        const size = random() < 0.8 ? Math.floor(random() * 40) : Math.floor(random() * 3 * COALESCE_BELOW);
+        const piece = Buffer.from(Array.from({ length: size }, () => Math.floor(random() * 256)));
+        expected.push(piece);
+        list.push(piece);
+      }
+      const all = Buffer.concat(expected);
+      expect(list.length).toBe(all.length);
+      expect(list.buffers).toBeLessThanOrEqual(2 + (2 * all.length) / COALESCE_BELOW);
+      expect(list.take()).toEqual(all);
+      expect([list.length, list.buffers]).toEqual([0, 0]);
+    }
   });
 });

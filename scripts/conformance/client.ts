@@ -145,6 +145,8 @@ export class Conn {
   private omitted: { writes: number; sent: number; reads: number; received: number; entry: WireLogEntry } | undefined;
   /** Pings the server sent us (answered automatically). */
   serverPings = 0;
+  /** The request was a HEAD: the response has no content, whatever its Content-Length (RFC 9110 §9.3.2). */
+  headRequest = false;
 
   private constructor(
     readonly socket: Socket,
@@ -326,7 +328,7 @@ export class Conn {
       }
       return;
     }
-    const length = Number(headers.get('content-length')?.[0] ?? NaN);
+    const length = this.headRequest ? 0 : Number(headers.get('content-length')?.[0] ?? NaN);
     if (Number.isFinite(length)) {
       if (rest.length < length) return;
       this.phase = 'after-http';

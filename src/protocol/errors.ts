@@ -63,8 +63,16 @@ export const HandshakeFailures = {
   METHOD_NOT_ALLOWED: 405,
   // RFC 6455 §4.2.1 item 1: HTTP/1.1 or higher.
   HTTP_VERSION_NOT_SUPPORTED: 505,
-  // RFC 6455 §4.2.1 item 2: a Host header field.
+  // RFC 6455 §4.2.1 item 2 and RFC 9112 §3.2: exactly one Host header field.
   MISSING_HOST: 400,
+  // RFC 9112 §3.2: a Host that is not uri-host [":" port] (RFC 3986 §3.2.2).
+  INVALID_HOST: 400,
+  // RFC 9112 §3.2: a GET's target in neither origin-form nor absolute-form.
+  INVALID_TARGET: 400,
+  // RFC 9112 §6.3 items 3 and 5: an invalid Content-Length, or one with Transfer-Encoding.
+  INVALID_MESSAGE_LENGTH: 400,
+  // RFC 6455 §4.1: the upgrade request has no content (what follows its head is frames).
+  UNEXPECTED_CONTENT: 400,
   // RFC 6455 §4.2.1 item 3: Upgrade containing "websocket".
   UPGRADE_REQUIRED: 426,
   // RFC 6455 §4.2.1 item 4: Connection containing the token "Upgrade".
@@ -96,12 +104,15 @@ export class HandshakeError extends Error {
   readonly code: HandshakeFailureCode;
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** The request was a HEAD: the answer has no content (RFC 9110 §9.3.2). */
+  readonly headRequest: boolean;
 
-  constructor(code: HandshakeFailureCode, message: string, headers: Record<string, string> = {}) {
+  constructor(code: HandshakeFailureCode, message: string, headers: Record<string, string> = {}, headRequest = false) {
     super(message);
     this.name = 'HandshakeError';
     this.code = code;
     this.status = HandshakeFailures[code];
     this.headers = headers;
+    this.headRequest = headRequest;
   }
 }

@@ -17,6 +17,7 @@
  * server decline such an offer, not fail: see deflate.ts.
  */
 import { HandshakeError } from './errors.js';
+import { isOws, isTchar, isToken } from './http.js';
 
 /** One extension parameter as offered: `value` is undefined for a bare name. */
 export interface ExtensionParam {
@@ -28,24 +29,6 @@ export interface ExtensionParam {
 export interface ExtensionOffer {
   name: string;
   params: ExtensionParam[];
-}
-
-// RFC 9110 §5.6.2: tchar.
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
-
-function isTchar(code: number): boolean {
-  return code < 128 && TCHAR[code] === 1;
-}
-
-/** True if `s` is a non-empty token (RFC 9110 §5.6.2). */
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) if (!isTchar(s.charCodeAt(i))) return false;
-  return true;
 }
 
 class Syntax extends Error {}
@@ -65,7 +48,7 @@ class Scanner {
 
   /** OWS: spaces and horizontal tabs. */
   skipSpace(): void {
-    while (!this.done && (this.peek() === 0x20 || this.peek() === 0x09)) this.pos++;
+    while (!this.done && isOws(this.peek())) this.pos++;
   }
 
   token(what: string): string {

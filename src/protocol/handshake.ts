@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { HandshakeError } from './errors.js';
+import { type HandshakeFailureCode, HandshakeError } from './errors.js';
 import { type ExtensionOffer, parseExtensions } from './extensions.js';
+import { type RequestLine, isDigits, isFieldValue, isToken, isValidHost, parseRequestLine, parseTarget, trimOws } from './http.js';
 
 /** RFC 6455 §1.3: the GUID appended to the key. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -37,24 +38,24 @@ export const DEFAULT_REQUEST_LIMITS: Required<RequestLimits> = {
   maxHeaderBytes: 16 * 1024,
 };
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) HTTP\/(\d)\.(\d)$/;
-// RFC 9110 §5.5: field values are visible characters, spaces, tabs and obs-text.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 /**
  * Reads one HTTP/1.1 request head from bytes as they arrive. Throws a
- * HandshakeError as soon as the head breaks the syntax or a cap.
+ * HandshakeError as soon as the head breaks the syntax or a cap. Linear in
+ * the bytes received however they are split: each byte is scanned once, and
+ * only a line cut by a chunk boundary is copied, into a buffer that grows
+ * geometrically up to maxHeaderBytes.
  */
 export class RequestReader {
   /** Bytes that followed the head in the same chunk: the first frames. */
   rest: Buffer = Buffer.alloc(0);
 
   private readonly limits: Required<RequestLimits>;
-  private buffered: Buffer = Buffer.alloc(0);
-  private scanned = 0;
-  private lineStart = 0;
-  private requestLine: RegExpExecArray | undefined;
+  /** The start of a line that a chunk boundary cut, copied: `partial[0, partialLength)`. */
+  private partial: Buffer = Buffer.alloc(0);
+  private partialLength = 0;
+  /** Bytes of the head taken so far, the partial line included. */
+  private headBytes = 0;
+  private requestLine: RequestLine | undefined;
   private readonly headers = new Map<string, string[]>();
   private headerCount = 0;
 
@@ -64,60 +65,96 @@ export class RequestReader {
 
   /** Feed bytes. Returns the request once its head is complete. */
   push(chunk: Buffer): HttpRequest | undefined {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    const data = this.buffered;
-    // From lineStart, not past it: a bare LF that starts a chunk is still caught.
-    for (let i = Math.max(this.scanned, this.lineStart); i < data.length; i++) {
-      if (data[i] !== 0x0a) continue;
-      if (data[i - 1] !== 0x0d) throw new HandshakeError('MALFORMED_REQUEST', 'line not ended by CRLF');
-      const line = data.toString('latin1', this.lineStart, i - 1);
-      this.lineStart = i + 1;
-      if (line === '' && this.requestLine) {
-        this.rest = data.subarray(i + 1);
-        this.buffered = Buffer.alloc(0);
-        const [, method, target, major, minor] = this.requestLine;
-        return { method, target, httpVersion: `${major}.${minor}`, headers: this.headers };
+    let pos = 0;
+    while (pos < chunk.length) {
+      const lf = chunk.indexOf(0x0a, pos);
+      if (lf === -1) {
+        this.keep(chunk.subarray(pos));
+        return undefined;
       }
-      this.takeLine(line);
+      // RFC 9112 §2.2: lines end with CRLF; the CR may be the last byte kept.
+      const cr = lf > pos ? chunk[lf - 1] : this.partial[this.partialLength - 1];
+      if (cr !== 0x0d) this.fail('MALFORMED_REQUEST', 'line not ended by CRLF');
+      let line: string;
+      if (this.partialLength === 0) {
+        this.take(lf - pos, 1);
+        line = chunk.toString('latin1', pos, lf - 1);
+      } else {
+        this.keep(chunk.subarray(pos, lf), 1);
+        line = this.partial.toString('latin1', 0, this.partialLength - 1);
+        this.partialLength = 0;
+      }
+      pos = lf + 1;
+      if (line !== '') {
+        this.takeLine(line);
+      } else if (this.requestLine) {
+        this.partial = Buffer.alloc(0);
+        this.rest = chunk.subarray(pos);
+        const { method, target, httpVersion } = this.requestLine;
+        return { method, target, httpVersion, headers: this.headers };
+      }
+      // RFC 9112 §2.2: empty lines before the request line are ignored (they count against maxHeaderBytes).
     }
-    this.scanned = data.length;
-    this.checkCaps(data.length);
     return undefined;
+  }
+
+  /**
+   * Count `bytes` of the current line (CR included) and `ended` more (its LF)
+   * against the caps.
+   */
+  private take(bytes: number, ended = 0): void {
+    // RFC 9110 §15.5.15: a request line over the cap, complete or not (+1: its CR).
+    if (!this.requestLine && this.partialLength + bytes > this.limits.maxRequestLine + 1) this.tooLongRequestLine();
+    this.headBytes += bytes + ended;
+    // RFC 6585 §5: the whole head, empty lines and the final CRLF included.
+    if (this.headBytes > this.limits.maxHeaderBytes) {
+      this.fail('HEADERS_TOO_LARGE', `request head over ${this.limits.maxHeaderBytes} bytes`);
+    }
+  }
+
+  /** Copy bytes of a line that a chunk boundary cut, once they are counted. */
+  private keep(bytes: Buffer, ended = 0): void {
+    this.take(bytes.length, ended);
+    const needed = this.partialLength + bytes.length;
+    if (needed > this.partial.length) {
+      // Geometric growth: each byte is copied a constant number of times on average.
+      const size = Math.min(Math.max(needed, 2 * this.partial.length, 256), this.limits.maxHeaderBytes);
+      const grown = Buffer.allocUnsafe(size);
+      this.partial.copy(grown, 0, 0, this.partialLength);
+      this.partial = grown;
+    }
+    bytes.copy(this.partial, this.partialLength);
+    this.partialLength = needed;
   }
 
   private takeLine(line: string): void {
     if (!this.requestLine) {
-      if (line.length > this.limits.maxRequestLine) this.tooLongRequestLine();
-      const match = REQUEST_LINE.exec(line);
-      if (!match) throw new HandshakeError('MALFORMED_REQUEST', 'malformed request line');
-      this.requestLine = match;
+      this.requestLine = parseRequestLine(line);
+      if (!this.requestLine) this.fail('MALFORMED_REQUEST', 'malformed request line');
       return;
     }
-    this.checkCaps(this.lineStart);
     if (++this.headerCount > this.limits.maxHeaders) {
-      throw new HandshakeError('HEADERS_TOO_LARGE', `more than ${this.limits.maxHeaders} header fields`);
+      this.fail('HEADERS_TOO_LARGE', `more than ${this.limits.maxHeaders} header fields`);
     }
     // RFC 9112 §5: field-name ":" OWS field-value OWS; no obsolete folding.
     const colon = line.indexOf(':');
     const name = line.slice(0, colon);
-    if (colon <= 0 || !TOKEN.test(name)) throw new HandshakeError('MALFORMED_REQUEST', 'malformed header field');
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-    if (!FIELD_VALUE.test(value)) throw new HandshakeError('MALFORMED_REQUEST', `invalid characters in ${name}`);
+    if (colon <= 0 || !isToken(name)) this.fail('MALFORMED_REQUEST', 'malformed header field');
+    const value = trimOws(line.slice(colon + 1));
+    if (!isFieldValue(value)) this.fail('MALFORMED_REQUEST', `invalid characters in ${name}`);
     const key = name.toLowerCase();
     const values = this.headers.get(key);
     if (values) values.push(value);
     else this.headers.set(key, [value]);
   }
 
-  private checkCaps(headBytes: number): void {
-    if (!this.requestLine && headBytes > this.limits.maxRequestLine + 2) this.tooLongRequestLine();
-    if (headBytes > this.limits.maxHeaderBytes) {
-      throw new HandshakeError('HEADERS_TOO_LARGE', `request head over ${this.limits.maxHeaderBytes} bytes`);
-    }
+  private tooLongRequestLine(): never {
+    this.fail('REQUEST_LINE_TOO_LONG', `request line over ${this.limits.maxRequestLine} bytes`);
   }
 
-  private tooLongRequestLine(): never {
-    throw new HandshakeError('REQUEST_LINE_TOO_LONG', `request line over ${this.limits.maxRequestLine} bytes`);
+  /** RFC 9110 §9.3.2: once the method is known to be HEAD, the error answer has no body. */
+  private fail(code: HandshakeFailureCode, message: string): never {
+    throw new HandshakeError(code, message, {}, this.requestLine?.method === 'HEAD');
   }
 }
 
@@ -130,8 +167,11 @@ export interface UpgradePolicy {
 
 export interface UpgradeRequest {
   key: string;
-  /** The request target, e.g. "/chat?room=1". */
+  /** The request target as received, e.g. "/chat?room=1" or "http://example.com/chat". */
   target: string;
+  /** Its path without the query (RFC 9112 §3.2), e.g. "/chat". */
+  path: string;
+  /** The Host, or the authority of an absolute-form target (RFC 9112 §3.2.2). */
   host: string;
   origin: string | undefined;
   /** Sec-WebSocket-Protocol values offered, in order (RFC 6455 §4.2.1 item 8). */
@@ -148,7 +188,7 @@ export function listElements(values: readonly string[] | undefined): string[] {
   const out: string[] = [];
   for (const value of values ?? []) {
     for (const part of value.split(',')) {
-      const element = part.trim();
+      const element = trimOws(part);
       if (element !== '') out.push(element);
     }
   }
@@ -167,20 +207,69 @@ function single(headers: Map<string, string[]>, name: string): string | undefine
 // Base64 of exactly 16 bytes: 21 free characters, one whose low 4 bits are 0, "==".
 const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
+/**
+ * RFC 9112 §6.3: the request's framing must be unambiguous (else 400):
+ * Content-Length is one field holding one 1*DIGIT value, and does not come
+ * with Transfer-Encoding.
+ */
+function checkFraming(headers: Map<string, string[]>): void {
+  const length = headers.get('content-length');
+  if (length === undefined) return;
+  if (headers.has('transfer-encoding')) {
+    throw new HandshakeError('INVALID_MESSAGE_LENGTH', 'Content-Length together with Transfer-Encoding');
+  }
+  // RFC 9110 §8.6 lets a recipient reject repeated values, even equal ones: we do.
+  if (length.length !== 1 || !isDigits(length[0])) {
+    throw new HandshakeError('INVALID_MESSAGE_LENGTH', 'Content-Length must be one decimal number');
+  }
+}
+
+/**
+ * RFC 6455 §4.1: the upgrade request is a GET with no content; bytes after
+ * its head are WebSocket frames. Content-Length: 0 says so and is allowed;
+ * anything that announces content is refused, or the content would be read as frames.
+ */
+function checkNoContent(headers: Map<string, string[]>): void {
+  const length = headers.get('content-length')?.[0];
+  if (headers.has('transfer-encoding') || (length !== undefined && Number(length) !== 0)) {
+    throw new HandshakeError('UNEXPECTED_CONTENT', 'an upgrade request has no content');
+  }
+}
+
 /** RFC 6455 §4.2.1: validate a client's opening handshake. Throws HandshakeError. */
 export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}): UpgradeRequest {
+  try {
+    return checkUpgrade(request, policy);
+  } catch (error) {
+    // RFC 9110 §9.3.2: the answer to HEAD has no content.
+    if (error instanceof HandshakeError && request.method === 'HEAD') {
+      throw new HandshakeError(error.code, error.message, { ...error.headers }, true);
+    }
+    throw error;
+  }
+}
+
+function checkUpgrade(request: HttpRequest, policy: UpgradePolicy): UpgradeRequest {
   const { headers } = request;
   // RFC 6455 §4.2.1 item 1: HTTP/1.1 or higher.
   if (request.httpVersion < '1.1') {
     throw new HandshakeError('HTTP_VERSION_NOT_SUPPORTED', `HTTP/${request.httpVersion} cannot upgrade`);
   }
+  checkFraming(headers);
   // RFC 6455 §4.2.1 item 1: the method MUST be GET.
   if (request.method !== 'GET') {
     throw new HandshakeError('METHOD_NOT_ALLOWED', `method ${request.method} cannot upgrade`, { Allow: 'GET' });
   }
-  // RFC 6455 §4.2.1 item 2 and RFC 9112 §3.2: exactly one Host.
-  const host = single(headers, 'host');
-  if (host === undefined) throw new HandshakeError('MISSING_HOST', 'exactly one Host header is required');
+  // RFC 6455 §4.2.1 item 2 and RFC 9112 §3.2: exactly one Host, a valid uri-host [":" port].
+  const hostField = single(headers, 'host');
+  if (hostField === undefined) throw new HandshakeError('MISSING_HOST', 'exactly one Host header is required');
+  if (!isValidHost(hostField)) throw new HandshakeError('INVALID_HOST', 'Host must be a host name or address and an optional port');
+  // RFC 9112 §3.2: origin-form or absolute-form.
+  const target = parseTarget(request.target);
+  if (!target) throw new HandshakeError('INVALID_TARGET', `request target ${request.target} is not a path or an absolute URI`);
+  // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host and Host is ignored.
+  const host = target.authority ?? hostField;
+  checkNoContent(headers);
   // RFC 6455 §4.2.1 item 3.
   if (!hasToken(headers.get('upgrade'), 'websocket')) {
     // RFC 9110 §15.5.22 and §7.8: a 426 names the protocol in Upgrade and
@@ -212,12 +301,12 @@ export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}
   if (policy.origins && origins !== undefined && (origin === undefined || !policy.origins.includes(origin))) {
     throw new HandshakeError('FORBIDDEN_ORIGIN', `origin ${origin} is not allowed`);
   }
-  if (policy.path !== undefined && request.target.split('?')[0] !== policy.path) {
+  if (policy.path !== undefined && target.path !== policy.path) {
     throw new HandshakeError('NOT_FOUND', `no WebSocket endpoint at ${request.target}`);
   }
   // RFC 6455 §4.2.1 item 8 and §11.3.4: a list of tokens.
   const protocols = listElements(headers.get('sec-websocket-protocol'));
-  if (!protocols.every((p) => TOKEN.test(p))) {
+  if (!protocols.every(isToken)) {
     throw new HandshakeError('INVALID_PROTOCOL_HEADER', 'Sec-WebSocket-Protocol must be a list of tokens');
   }
   // RFC 6455 §9.1: a value that does not conform to the ABNF fails the handshake
@@ -228,6 +317,7 @@ export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}
   return {
     key,
     target: request.target,
+    path: target.path,
     host,
     origin,
     protocols,
@@ -262,7 +352,7 @@ export function selectProtocol(
 function headerLines(headers: Readonly<Record<string, string>>): string {
   let out = '';
   for (const [name, value] of Object.entries(headers)) {
-    if (!TOKEN.test(name) || /[\r\n]/.test(value)) throw new TypeError(`invalid response header ${name}`);
+    if (!isToken(name) || /[\r\n]/.test(value)) throw new TypeError(`invalid response header ${name}`);
     out += `${name}: ${value}\r\n`;
   }
   return out;
@@ -288,14 +378,19 @@ export function buildAcceptResponse({ key, protocol, extensions, headers = {} }:
   return Buffer.from(`HTTP/1.1 101 Switching Protocols\r\n${headerLines({ ...fields, ...headers })}\r\n`, 'latin1');
 }
 
-/** RFC 6455 §4.2.2: a short HTTP error response; the connection closes after it. */
+/**
+ * RFC 6455 §4.2.2: a short HTTP error response; the connection closes after
+ * it. `headRequest`: RFC 9110 §9.3.2, the answer to HEAD is the same head as
+ * to GET, Content-Length included, without the content.
+ */
 export function buildErrorResponse(
   status: number,
   body = STATUS_CODES[status] ?? '',
   headers: Readonly<Record<string, string>> = {},
+  headRequest = false,
 ): Buffer {
   const text = body.endsWith('\n') || body === '' ? body : `${body}\n`;
-  return buildHttpResponse(status, text, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+  return buildHttpResponse(status, text, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, headRequest);
 }
 
 /**
@@ -316,5 +411,5 @@ export function buildHttpResponse(
 
 /** The error response for a rejected handshake. */
 export function rejectResponse(error: HandshakeError): Buffer {
-  return buildErrorResponse(error.status, error.message, error.headers);
+  return buildErrorResponse(error.status, error.message, error.headers, error.headRequest);
 }

@@ -5,6 +5,7 @@ export * from './close.js';
 export * from './frame.js';
 export * from './message.js';
 export * from './connection.js';
+export * from './http.js';
 export * from './handshake.js';
 export * from './extensions.js';
 export * from './deflate.js';

@@ -38,8 +38,82 @@ export interface MessageHandler {
 
 const EMPTY = Buffer.alloc(0);
 
-function join(pieces: Buffer[], length: number): Buffer {
+function join(pieces: readonly Buffer[], length: number): Buffer {
   return pieces.length === 1 ? pieces[0] : pieces.length === 0 ? EMPTY : Buffer.concat(pieces, length);
+}
+
+/** Pieces smaller than this, after the first, are copied together rather than kept one by one. */
+export const COALESCE_BELOW = 1024;
+/** A buffer of copied pieces starts this small and doubles up to COALESCE_MAX. */
+const COALESCE_MIN = 256;
+const COALESCE_MAX = 64 * 1024;
+
+/**
+ * The payload pieces of one message, in order, kept so that their
+ * bookkeeping is bounded by bytes, not by the number of fragments (RFC 6455
+ * §10.4). The first piece and any of at least COALESCE_BELOW bytes are kept
+ * as they are, without a copy (a whole message in one piece passes through);
+ * smaller ones are copied into a buffer that grows geometrically. So there
+ * are at most 2 + 2 × bytes / COALESCE_BELOW buffers, each byte is copied a
+ * constant number of times on average, and no piece keeps its read alive.
+ */
+export class PieceList {
+  /** Payload bytes held. */
+  length = 0;
+  private readonly list: Buffer[] = [];
+  /** The buffer that small pieces are copied into; the last entry of `list` is its filled part. */
+  private open: Buffer | undefined;
+  private openLength = 0;
+
+  /** Buffers held: bounded by `length`, not by the number of pieces pushed. */
+  get buffers(): number {
+    return this.list.length;
+  }
+
+  get pieces(): readonly Buffer[] {
+    return this.list;
+  }
+
+  push(data: Buffer): void {
+    if (data.length === 0) return;
+    this.length += data.length;
+    if (this.list.length === 0 || data.length >= COALESCE_BELOW) {
+      this.open = undefined;
+      this.list.push(data);
+      return;
+    }
+    if (this.open === undefined || this.openLength + data.length > this.open.length) {
+      const grown = this.open !== undefined && 2 * this.open.length <= COALESCE_MAX;
+      const size = grown ? 2 * this.open!.length : COALESCE_MIN;
+      // Not from the shared pool: a small copy must not keep a pool slab alive.
+      const next = Buffer.allocUnsafeSlow(Math.max(size, (grown ? this.openLength : 0) + data.length));
+      if (grown) {
+        this.open!.copy(next, 0, 0, this.openLength);
+        this.list.pop();
+      } else {
+        this.openLength = 0;
+      }
+      this.open = next;
+      this.list.push(next);
+    }
+    data.copy(this.open, this.openLength);
+    this.openLength += data.length;
+    this.list[this.list.length - 1] = this.open.subarray(0, this.openLength);
+  }
+
+  /** All pieces as one buffer, and empty the list. */
+  take(): Buffer {
+    const data = join(this.list, this.length);
+    this.clear();
+    return data;
+  }
+
+  clear(): void {
+    this.list.length = 0;
+    this.open = undefined;
+    this.openLength = 0;
+    this.length = 0;
+  }
 }
 
 export class MessageAssembler implements FrameSink {
@@ -53,10 +127,10 @@ export class MessageAssembler implements FrameSink {
   private wireLength = 0;
   /** Decoded bytes kept so far (after inflating, for a compressed message). */
   private messageLength = 0;
-  private pieces: Buffer[] = [];
+  private readonly pieces = new PieceList();
   /** RFC 7692 §6: the message's first frame had RSV1; its payloads wait in `compressedPieces`. */
   private compressed = false;
-  private compressedPieces: Buffer[] = [];
+  private readonly compressedPieces = new PieceList();
   private readonly utf8 = new Utf8Validator();
   // The frame being received.
   private frameOpcode = 0;
@@ -72,6 +146,11 @@ export class MessageAssembler implements FrameSink {
   ) {
     this.maxPayload = limits.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.maxFragments = limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+  }
+
+  /** Buffers held for the data message being assembled: bounded by its bytes, not its fragments. */
+  get heldBuffers(): number {
+    return this.pieces.buffers + this.compressedPieces.buffers;
   }
 
   onFrameHeader(fin: boolean, rsv: number, opcode: number, length: number): void {
@@ -158,8 +237,8 @@ export class MessageAssembler implements FrameSink {
     if (!this.frameFin) return;
     if (this.compressed) {
       // RFC 7692 §7.2.2: the whole message inflates at once, within what is left of the cap.
-      const inflated = this.inflater!.inflate(this.compressedPieces, this.maxPayload - this.messageLength);
-      this.compressedPieces = [];
+      const inflated = this.inflater!.inflate(this.compressedPieces.pieces, this.maxPayload - this.messageLength);
+      this.compressedPieces.clear();
       if (inflated === undefined) this.tooBig();
       this.append(inflated, true);
     }
@@ -172,8 +251,7 @@ export class MessageAssembler implements FrameSink {
       }
       this.utf8.reset();
     }
-    const data = join(this.pieces, this.messageLength);
-    this.pieces = [];
+    const data = this.pieces.take();
     this.messageOpcode = 0;
     this.fragments = 0;
     this.wireLength = 0;

@@ -22,6 +22,7 @@ import {
   buildErrorResponse,
   buildHttpResponse,
   negotiateDeflate,
+  parseTarget,
   rejectResponse,
   resolveDeflateOptions,
   selectProtocol,
@@ -208,7 +209,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly onUpgradeEvent = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = this.options.path;
     // Another listener may serve other paths on the same server.
-    if (path !== undefined && request.url?.split('?')[0] !== path && this.attached!.listenerCount('upgrade') > 1) {
+    if (path !== undefined && parseTarget(request.url ?? '')?.path !== path && this.attached!.listenerCount('upgrade') > 1) {
       return;
     }
     this.upgrade(request, socket as Socket, head, (ws, req) => this.emit('connection', ws, req));

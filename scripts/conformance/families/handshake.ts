@@ -291,9 +291,181 @@ const timing: Case[] = [
   },
 ];
 
+/** A head of exactly HEAD_SIZE bytes is under the 16 KiB cap with room to spare. */
+const HEAD_SIZE = 15_000;
+
+/** The standard request with one extra field `name: value`, padded by `pad` to HEAD_SIZE bytes. */
+function sizedRequest(t: CaseContext, name: string, value: (fill: number) => string, method = 'GET'): { text: string; key: string } {
+  const base = buildRequest(t.target, { method, extraLines: [`${name}: `] }).text.length;
+  return buildRequest(t.target, { method, extraLines: [`${name}: ${value(HEAD_SIZE - base)}`] });
+}
+
+const framing: Case[] = [
+  {
+    id: 'H.6.1',
+    description: 'An upgrade request with method HEAD',
+    expectation: 'HTTP 405 with Allow: GET and no content after the head, whatever its Content-Length, then TCP close (RFC 9110 §9.3.2: a response to HEAD has no content)',
+    async run(t) {
+      await expectBodyless(t, buildRequest(t.target, { method: 'HEAD' }).text, 405);
+    },
+  },
+  {
+    id: 'H.6.2',
+    description: 'A plain HEAD (no Upgrade) of the WebSocket resource',
+    expectation: 'an HTTP error status (405 or 426) with no content after the head, then TCP close (RFC 9110 §9.3.2)',
+    async run(t) {
+      await expectBodyless(t, `HEAD ${t.target.path} HTTP/1.1\r\nHost: ${t.target.hostHeader}\r\n\r\n`, [405, 426]);
+    },
+  },
+  rejectCase('H.6.3', 'Content-Length together with Transfer-Encoding: chunked', 400, (t) => buildRequest(t.target, { extraLines: ['Content-Length: 5', 'Transfer-Encoding: chunked'] }).text + '0\r\n\r\n', {}, 'RFC 9112 §6.3: a possible smuggling attempt, handled as an error'),
+  rejectCase('H.6.4', 'Two Content-Length fields with different values', 400, (t) => buildRequest(t.target, { extraLines: ['Content-Length: 0', 'Content-Length: 2'] }).text + '\x81\x80', {}, 'RFC 9112 §6.3 item 5: invalid framing, a server MUST answer 400'),
+  rejectCase('H.6.5', 'An invalid Content-Length ("Content-Length: 1x")', 400, (t) => buildRequest(t.target, { extraLines: ['Content-Length: 1x'] }).text, {}, 'RFC 9112 §6.3 item 5'),
+  rejectCase('H.6.6', 'Content-Length: 6 with 6 bytes of content that look like a masked text frame', 400, (t) => buildRequest(t.target, { extraLines: ['Content-Length: 6'] }).text + '\x81\x80\x00\x00\x00\x00', {}, 'an upgrade request has no content (RFC 6455 §4.1); the content must not be read as frames'),
+  rejectCase('H.6.7', 'Transfer-Encoding: chunked with a chunked body', 400, (t) => buildRequest(t.target, { extraLines: ['Transfer-Encoding: chunked'] }).text + '2\r\n\x81\x80\r\n0\r\n\r\n', {}, 'an upgrade request has no content'),
+  acceptCase('H.6.8', 'Content-Length: 0', 'HTTP 101: it announces no content (RFC 9112 §6.3), then an echo', (t) => handshakeOk(t, { extraLines: ['Content-Length: 0'] })),
+  rejectCase('H.6.9', 'Host: a b c', 400, req({ headers: { Host: 'a b c' } }), {}, 'RFC 9112 §3.2: a Host that is not uri-host[:port] gets 400'),
+  rejectCase('H.6.10', 'A Host with a port over 65535 ("Host: example.com:99999")', 400, req({ headers: { Host: 'example.com:99999' } }), {}, 'RFC 9112 §3.2, RFC 3986 §3.2.3'),
+  acceptCase('H.6.11', 'An absolute-form target ("GET http://host/path HTTP/1.1")', 'HTTP 101 (RFC 9112 §3.2.2: a server MUST accept the absolute-form), then an echo', (t) =>
+    handshakeOk(t, { target: `http://${t.target.hostHeader}${t.target.path}` }),
+  ),
+  acceptCase('H.6.12', 'An empty line (CRLF) before the request line', 'HTTP 101 (RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line), then an echo', async (t) => {
+    const c = await t.connect();
+    const { text, key } = buildRequest(t.target, {});
+    await c.send(`\r\n${text}`);
+    checkAccept(await c.response(), key);
+    t.note('HTTP 101');
+    const probe = Buffer.from('after a leading CRLF');
+    await c.send(frames({ opcode: OP.TEXT, payload: probe }));
+    await expectMessage(t, c, 'text', probe);
+  }),
+  rejectCase('H.6.13', '17 KiB of empty lines before the request line', 431, (t) => `${'\r\n'.repeat(17 * 512)}${buildRequest(t.target, {}).text}`, {}, 'the empty lines an RFC 9112 §2.2 server ignores still count against the 16 KiB head cap'),
+];
+
+/** Send `request` (a HEAD), expect `status` with a Content-Length, no content, then the server's close. */
+async function expectBodyless(t: CaseContext, request: string, status: number | number[]): Promise<void> {
+  const c = await t.connect();
+  c.headRequest = true;
+  await c.send(request);
+  const r = await c.response();
+  if ('type' in r) throw new Mismatch(`expected HTTP ${[status].flat().join(' or ')}, got ${describeResponse(r)}`);
+  if (![status].flat().includes(r.status)) throw new Mismatch(`expected HTTP ${[status].flat().join(' or ')}, got HTTP ${r.status} ${r.reason}`);
+  const e = await c.next(REJECT_CLOSE_MS);
+  if (e.type !== 'eof') throw new Mismatch(`expected the server to close after HTTP ${r.status}, got ${e.type}`);
+  const extra = c.log.received - (r.head.length + 4);
+  if (extra !== 0) throw new Mismatch(`HTTP ${r.status} to HEAD carries ${extra} bytes of content (RFC 9110 §9.3.2: none)`);
+  const length = r.headers.get('content-length')?.join(', ');
+  t.note(`HTTP ${r.status} ${r.reason}${length === undefined ? '' : `, Content-Length: ${length}`}, no content, then TCP close by the server`);
+}
+
+/** How many times each adversarial head and its plain twin are sent, one connection each. */
+const ROUNDS = 8;
+/** An adversarial head may take this many times as long as a plain one, plus SLACK_MS: a wide margin. */
+const FACTOR = 20;
+const SLACK_MS = 200;
+
+/**
+ * Send `hostile` and `plain` heads of the same size ROUNDS times each
+ * (alternating), expect each answered with `status`, and the hostile ones
+ * in at most FACTOR x the plain ones' time + SLACK_MS. A parser that is
+ * super-linear on the hostile shape (a ReDoS) spends far longer.
+ */
+async function expectLinear(t: CaseContext, hostile: (t: CaseContext) => { text: string; key: string }, plain: (t: CaseContext) => { text: string; key: string }, status: number, chunk?: number, rounds = ROUNDS): Promise<void> {
+  const times = { hostile: 0, plain: 0 };
+  for (let i = 0; i < rounds; i++) {
+    for (const kind of ['plain', 'hostile'] as const) {
+      const { text, key } = (kind === 'plain' ? plain : hostile)(t);
+      const c = await t.connect(`${kind} ${i + 1}`);
+      const started = performance.now();
+      if (chunk) await c.sendChopped(text, chunk);
+      else await c.send(text);
+      const r = await c.response(30_000);
+      times[kind] += performance.now() - started;
+      if (status === 101) checkAccept(r, key);
+      else if ('type' in r || r.status !== status) throw new Mismatch(`${kind} head: expected HTTP ${status}, got ${describeResponse(r)}`);
+      c.destroy();
+    }
+  }
+  const limit = FACTOR * times.plain + SLACK_MS;
+  const sent = chunk ? `, sent in ${chunk}-byte writes,` : '';
+  t.note(`HTTP ${status} to each; ${rounds} adversarial heads of ${plain(t).text.length} bytes${sent} took ${times.hostile.toFixed(0)} ms, ${rounds} plain heads of that size ${times.plain.toFixed(0)} ms`);
+  if (times.hostile > limit) {
+    throw new Mismatch(`the adversarial heads took ${times.hostile.toFixed(0)} ms, over ${FACTOR}x the plain heads' ${times.plain.toFixed(0)} ms + ${SLACK_MS} ms: super-linear parsing`);
+  }
+}
+
+const linearExpectation = (status: number, rounds = ROUNDS) => `HTTP ${status}, answered about as fast as a plain head of the same size: ${rounds} such heads in at most ${FACTOR}x the time of ${rounds} plain ones + ${SLACK_MS} ms (a parser must be linear in its input)`;
+const plainOf = (t: CaseContext) => sizedRequest(t, 'X-Pad', (n) => `a${'b'.repeat(Math.max(0, n - 1))}`);
+
+const adversarial: Case[] = [
+  {
+    id: 'H.7.1',
+    description: `A header value with a run of spaces inside it ("X-Pad: a" + spaces + "b"), the head ${HEAD_SIZE} bytes`,
+    expectation: linearExpectation(101),
+    timeoutMs: 60_000,
+    heavy: true,
+    run: (t) => expectLinear(t, (t) => sizedRequest(t, 'X-Pad', (n) => `a${' '.repeat(Math.max(0, n - 2))}b`), plainOf, 101),
+  },
+  {
+    id: 'H.7.2',
+    description: 'A header value with a run of tabs inside it',
+    expectation: linearExpectation(101),
+    timeoutMs: 60_000,
+    heavy: true,
+    run: (t) => expectLinear(t, (t) => sizedRequest(t, 'X-Pad', (n) => `a${'\t'.repeat(Math.max(0, n - 2))}b`), plainOf, 101),
+  },
+  {
+    id: 'H.7.3',
+    description: 'Sec-WebSocket-Extensions with a long quoted-string of escapes (x; p="\\a\\a\\a…")',
+    expectation: linearExpectation(101),
+    timeoutMs: 60_000,
+    heavy: true,
+    run: (t) => expectLinear(t, (t) => sizedRequest(t, 'Sec-WebSocket-Extensions', (n) => `x; p="${'\\a'.repeat(Math.max(0, Math.floor((n - 7) / 2)))}"`), plainOf, 101),
+  },
+  {
+    id: 'H.7.4',
+    description: 'Sec-WebSocket-Extensions with a run of commas (empty list elements)',
+    expectation: linearExpectation(101),
+    timeoutMs: 60_000,
+    heavy: true,
+    run: (t) => expectLinear(t, (t) => sizedRequest(t, 'Sec-WebSocket-Extensions', (n) => `x${','.repeat(Math.max(0, n - 1))}`), plainOf, 101),
+  },
+  {
+    id: 'H.7.5',
+    description: 'Sec-WebSocket-Extensions with a run of parameters ("x; a; a; a…")',
+    expectation: linearExpectation(101),
+    timeoutMs: 60_000,
+    heavy: true,
+    run: (t) => expectLinear(t, (t) => sizedRequest(t, 'Sec-WebSocket-Extensions', (n) => `x${'; a'.repeat(Math.max(0, Math.floor((n - 1) / 3)))}`), plainOf, 101),
+  },
+  {
+    id: 'H.7.6',
+    description: 'Sec-WebSocket-Extensions with a run of semicolons ("x;;;;…"), not valid',
+    expectation: linearExpectation(400),
+    timeoutMs: 60_000,
+    heavy: true,
+    run: (t) => expectLinear(t, (t) => sizedRequest(t, 'Sec-WebSocket-Extensions', (n) => `x${';'.repeat(Math.max(0, n - 1))}`), (t) => sizedRequest(t, 'Sec-WebSocket-Extensions', (n) => `x; ${'b'.repeat(Math.max(0, n - 4))}=`), 400),
+  },
+  {
+    id: 'H.7.7',
+    description: 'Sec-WebSocket-Protocol with a run of commas, spaces and tabs between two tokens',
+    expectation: linearExpectation(101),
+    timeoutMs: 60_000,
+    heavy: true,
+    run: (t) => expectLinear(t, (t) => sizedRequest(t, 'Sec-WebSocket-Protocol', (n) => `a${', \t'.repeat(Math.max(0, Math.floor((n - 2) / 3)))}b`), plainOf, 101),
+  },
+  {
+    id: 'H.7.8',
+    description: `A ${HEAD_SIZE}-byte head with a run of spaces in a header value, sent one byte per write`,
+    expectation: linearExpectation(101, 1),
+    timeoutMs: 120_000,
+    heavy: true,
+    run: (t) => expectLinear(t, (t) => sizedRequest(t, 'X-Pad', (n) => `a${' '.repeat(Math.max(0, n - 2))}b`), plainOf, 101, 1, 1),
+  },
+];
+
 export const handshake: Family = {
   id: 'H',
   title: 'Opening handshake',
   summary: 'RFC 6455 §4.1-4.2: valid requests get a correct 101; every rejection gets its HTTP status (400, 405, 414, 426, 431, 505) and the headers that go with it, then the server closes; slow and broken clients are cut off without hurting others.',
-  cases: [...accepted, ...rejected, ...caps, ...malformed, ...timing],
+  cases: [...accepted, ...rejected, ...caps, ...malformed, ...timing, ...framing, ...adversarial],
 };
