@@ -7,7 +7,7 @@
  * goes through the same size cap and UTF-8 check as bytes off the wire.
  */
 import { ProtocolError } from './errors.js';
-import { type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
+import { EMPTY_BUFFER, type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
 /** 16 MiB: Autobahn cases 9.1.6 and 9.2.6 send messages of exactly this size. */
@@ -36,10 +36,8 @@ export interface MessageHandler {
   onControl(opcode: number, payload: Buffer): void;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 function join(pieces: Buffer[], length: number): Buffer {
-  return pieces.length === 1 ? pieces[0] : pieces.length === 0 ? EMPTY : Buffer.concat(pieces, length);
+  return pieces.length === 1 ? pieces[0] : pieces.length === 0 ? EMPTY_BUFFER : Buffer.concat(pieces, length);
 }
 
 export class MessageAssembler implements FrameSink {
@@ -72,6 +70,11 @@ export class MessageAssembler implements FrameSink {
   ) {
     this.maxPayload = limits.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.maxFragments = limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+  }
+
+  /** A data message has started and not ended yet. */
+  get inMessage(): boolean {
+    return this.messageOpcode !== 0;
   }
 
   onFrameHeader(fin: boolean, rsv: number, opcode: number, length: number): void {
