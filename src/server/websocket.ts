@@ -430,10 +430,11 @@ class Link implements ConnectionHandler, SenderOwner {
 
   /** Report `error` (if any), drop what waits and destroy the stream: readyState is CLOSING at once. */
   abort(error: WebSocketError | undefined): void {
-    if (error) this.report(error);
     this.connection.abort();
     this.sender.drop();
     this.stream.destroy();
+    // Reported last: an 'error' listener already sees CLOSING.
+    if (error) this.report(error);
   }
 
   // send() and sendFrame() without a closure per message: check, write, then account.
