@@ -57,6 +57,8 @@ export class Sender {
   private compressing = false;
   /** The transport is gone: nothing more is written, callbacks hear NOT_OPEN. */
   private dropped = false;
+  /** The core is writing the message whose turn it is: its bytes go straight out. */
+  private passing = false;
 
   constructor(
     private readonly socket: Duplex,
@@ -72,7 +74,7 @@ export class Sender {
 
   /** Bytes from the core, in order. */
   write(data: Buffer): void {
-    if (this.queue) this.hold(Kind.Bytes, data, false, false, true, undefined);
+    if (this.queue && !this.passing) this.hold(Kind.Bytes, data, false, false, true, undefined);
     else this.socket.write(data);
   }
 
@@ -162,13 +164,17 @@ export class Sender {
     const socket = this.socket;
     socket.cork();
     try {
+      this.passing = true;
       const payload = out && this.deflate!.finishDeflate(data, out);
       if (payload) this.connection.sendCompressed(payload, isBinary);
       else this.connection.send(data, isBinary, false);
       if (callback) socket.write(EMPTY_BUFFER, callback);
+      this.passing = false;
+      // The last reserved message lets our Close go: behind what waits, in order.
       this.connection.settle();
       this.release();
     } finally {
+      this.passing = false;
       socket.uncork();
     }
     this.owner.onReleased();
@@ -179,7 +185,8 @@ export class Sender {
     const queue = this.queue!;
     const connection = this.connection;
     const socket = this.socket;
-    // Items the core writes meanwhile (a Close after the last reserved message) join the end.
+    // What the core writes for an item goes straight out (`passing`); the
+    // Close and closeTransport its settle lets go join the end of the queue.
     while (this.head < queue.length && !this.compressing && !this.dropped) {
       const item = queue[this.head];
       queue[this.head++] = undefined as unknown as Held;
@@ -190,13 +197,17 @@ export class Sender {
             // It stays reserved, counted in `held` again, until it is compressed.
             continue;
           }
+          this.passing = true;
           connection.send(item.data, item.isBinary, item.compressible, item.fin);
           if (item.callback) socket.write(EMPTY_BUFFER, item.callback);
+          this.passing = false;
           connection.settle();
           break;
         case Kind.Frame:
+          this.passing = true;
           connection.sendEncoded(item.data);
           if (item.callback) socket.write(EMPTY_BUFFER, item.callback);
+          this.passing = false;
           connection.settle();
           break;
         case Kind.Bytes:

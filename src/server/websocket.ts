@@ -314,6 +314,8 @@ class Link implements ConnectionHandler, SenderOwner {
     const socket = stream as Partial<Socket>;
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
+    // The peer's FIN ends our side only once what was accepted is written (handleEnd).
+    stream.allowHalfOpen = true;
     stream.on('data', onStreamData);
     stream.on('drain', onStreamDrain);
     stream.on('close', onStreamClose);
