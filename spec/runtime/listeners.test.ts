@@ -6,25 +6,14 @@
  * throws fails the connection with 1011 and is reported as LISTENER_ERROR.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WebSocketServer, WebSocket as ServerSocket } from '../../src/server/index.js';
-import { OP, RawClient, clientClose, clientFrame, delay, listen, waitFor } from './support.js';
+import type { WebSocket as ServerSocket } from '../../src/server/index.js';
+import { OP, clientClose, clientFrame, connections, delay, waitFor } from './support.js';
 
-const servers: WebSocketServer[] = [];
-const clients: RawClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.socket.destroy();
-  await Promise.all(servers.splice(0).map((wss) => wss.close()));
-});
+const pool = connections({ closeTimeout: 1_000 });
+afterEach(() => pool.cleanup());
+const connected = pool.connected;
 
-async function connected(options: Parameters<typeof listen>[0] = {}, connect: Parameters<typeof RawClient.connect>[1] = {}) {
-  const server = await listen({ closeTimeout: 1_000, ...options });
-  servers.push(server.wss);
-  const accepted = new Promise<ServerSocket>((resolve) => server.wss.once('connection', resolve));
-  const client = await RawClient.connect(server.port, connect);
-  clients.push(client);
-  const ws = await accepted;
-  return { ...server, client, ws };
-}
+
 
 /** Three text messages, a ping and a pong, in one write. */
 const burst = () =>

@@ -5,27 +5,16 @@
  * read; and a deadline for finishing a message once it has started.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type WebSocketServer, WebSocketServer as Server, type WebSocket as ServerSocket } from '../../src/server/index.js';
+import { WebSocketServer as Server } from '../../src/server/index.js';
 import { frame } from '../support/frames.js';
 import { zeroBomb } from '../support/deflate.js';
-import { OP, RawClient, clientFrame, delay, listen } from './support.js';
+import { OP, clientFrame, connections, delay } from './support.js';
 
-const servers: WebSocketServer[] = [];
-const clients: RawClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.socket.destroy();
-  await Promise.all(servers.splice(0).map((wss) => wss.close()));
-});
+const pool = connections({ closeTimeout: 1_000 });
+afterEach(() => pool.cleanup());
+const connected = pool.connected;
 
-async function connected(options: Parameters<typeof listen>[0], headers: Record<string, string> = {}) {
-  const server = await listen({ closeTimeout: 1_000, ...options });
-  servers.push(server.wss);
-  const accepted = new Promise<ServerSocket>((resolve) => server.wss.once('connection', resolve));
-  const client = await RawClient.connect(server.port, { headers });
-  clients.push(client);
-  const ws = await accepted;
-  return { ...server, client, ws };
-}
+
 
 describe('per-message backpressure (issue #10 defect 2)', () => {
   it('one read of compressed messages that each inflate to maxPayload: none is dispatched while the queue is past highWaterMark', async () => {
@@ -33,7 +22,7 @@ describe('per-message backpressure (issue #10 defect 2)', () => {
     const highWaterMark = 16 * 1024;
     const { ws, client } = await connected(
       { perMessageDeflate: true, maxPayload: MiB, highWaterMark },
-      { 'Sec-WebSocket-Extensions': 'permessage-deflate; client_no_context_takeover' },
+      { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate; client_no_context_takeover' } },
     );
     expect(ws.extensions).toContain('permessage-deflate');
     // The queue each message found when it was dispatched.

@@ -5,35 +5,24 @@
  * §5.5.1 lets us finish the current message before our Close).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WebSocketServer, WebSocket as ServerSocket } from '../../src/server/index.js';
+import type { WebSocket as ServerSocket } from '../../src/server/index.js';
 import { ASYNC_DEFLATE_BYTES } from '../../src/server/deflate-pool.js';
 import { clientDeflate, clientInflate } from '../support/deflate.js';
 import { frame } from '../support/frames.js';
-import { OP, RawClient, clientClose, clientFrame, delay, listen, waitFor } from './support.js';
+import { OP, type RawClient, clientClose, clientFrame, connections, delay, waitFor } from './support.js';
+
+const pool = connections({ closeTimeout: 2_000 });
+afterEach(() => pool.cleanup());
+const connected = pool.connected;
 
 /** Echo like `strictws echo`, on a connection already accepted. */
 function echo(ws: ServerSocket): void {
   ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
 }
 
-const servers: WebSocketServer[] = [];
-const clients: RawClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.socket.destroy();
-  await Promise.all(servers.splice(0).map((wss) => wss.close()));
-});
 
 const NO_TAKEOVER = { 'Sec-WebSocket-Extensions': 'permessage-deflate; server_no_context_takeover; client_no_context_takeover' };
 
-async function connected(options: Parameters<typeof listen>[0], connect: Parameters<typeof RawClient.connect>[1] = {}) {
-  const server = await listen({ closeTimeout: 2_000, ...options });
-  servers.push(server.wss);
-  const accepted = new Promise<ServerSocket>((resolve) => server.wss.once('connection', resolve));
-  const client = await RawClient.connect(server.port, connect);
-  clients.push(client);
-  const ws = await accepted;
-  return { ...server, client, ws };
-}
 
 /** A text message of `n` bytes that compresses but not to nothing. */
 function bigText(n: number): string {

@@ -7,28 +7,17 @@
  */
 import { duplexPair } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type WebSocketServer, WebSocket, type WebSocket as ServerSocket } from '../../src/server/index.js';
+import { WebSocket } from '../../src/server/index.js';
 import { DEFAULT_KEY, frame, takeFrames } from '../support/frames.js';
-import { OP, RawClient, clientClose, clientFrame, listen, waitFor } from './support.js';
+import { OP, clientClose, clientFrame, connections, waitFor } from './support.js';
 
-const servers: WebSocketServer[] = [];
-const clients: RawClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.socket.destroy();
-  await Promise.all(servers.splice(0).map((wss) => wss.close()));
-});
+const pool = connections({ closeTimeout: 1_000 });
+afterEach(() => pool.cleanup());
+const connected = pool.connected;
+
 
 const DEFLATE = { 'Sec-WebSocket-Extensions': 'permessage-deflate' };
 
-async function connected(options: Parameters<typeof listen>[0] = {}, headers: Record<string, string> = {}) {
-  const server = await listen({ closeTimeout: 1_000, ...options });
-  servers.push(server.wss);
-  const accepted = new Promise<ServerSocket>((resolve) => server.wss.once('connection', resolve));
-  const client = await RawClient.connect(server.port, { headers });
-  clients.push(client);
-  const ws = await accepted;
-  return { ...server, client, ws };
-}
 
 const written = (cb: (done: (error?: Error | null) => void) => void) =>
   new Promise<Error | null | undefined>((resolve) => cb(resolve));
@@ -123,7 +112,7 @@ describe('send options', () => {
   });
 
   it('compress: false skips permessage-deflate for that message; fragmented messages go uncompressed', async () => {
-    const { ws, client } = await connected({ perMessageDeflate: { threshold: 0 } }, DEFLATE);
+    const { ws, client } = await connected({ perMessageDeflate: { threshold: 0 } }, { headers: DEFLATE });
     const text = 'a'.repeat(4000);
     ws.send(text);
     ws.send(text, { compress: false });
