@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer as Server } from '../../src/server/index.js';
 import { frame } from '../support/frames.js';
 import { zeroBomb } from '../support/deflate.js';
-import { OP, clientFrame, connections, delay } from './support.js';
+import { OP, clientClose, clientFrame, connections, delay } from './support.js';
 
 const pool = connections({ closeTimeout: 1_000 });
 afterEach(() => pool.cleanup());
@@ -63,7 +63,9 @@ describe('messageTimeout: a deadline for finishing a started message (issue #10 
     client.send(Buffer.concat([clientFrame(OP.PING), clientFrame(OP.CONT, 'b', { fin: false })]));
     expect(await client.closeFrame(5_000)).toEqual({ code: 1008, reason: 'message not finished in time' });
     expect(errors.map((e) => [e.code, e.closeCode])).toEqual([['MESSAGE_TIMEOUT', 1008]]);
-    client.socket.destroy();
+    expect(ws.readyState).toBe(2);
+    // A closing handshake: the peer's answer completes it.
+    client.send(clientClose(1008));
     expect(await closed).toBe(1008);
   });
 

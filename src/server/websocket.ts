@@ -423,11 +423,16 @@ class Link implements ConnectionHandler, SenderOwner {
     this.ws.emit('close', status.code, status.reason);
   }
 
+  /**
+   * The message deadline passed: close with 1008 (a closing handshake, so
+   * the peer learns why; `closeTimeout` bounds it). Nothing more is delivered.
+   */
   messageTimedOut(): void {
     this.messageTimer = undefined;
     if (!this.connection.inMessage || this.connection.state !== 'OPEN') return;
+    this.connection.close(POLICY_VIOLATION, 'message not finished in time');
+    this.armCloseTimer();
     this.report(new WebSocketError('MESSAGE_TIMEOUT', POLICY_VIOLATION));
-    this.connection.fail(POLICY_VIOLATION, 'message not finished in time');
   }
 
   /** Report `error` (if any), drop what waits and destroy the stream: readyState is CLOSING at once. */
