@@ -4,12 +4,13 @@
  * the transport, kept in the order they were accepted.
  *
  * With permessage-deflate, a large message is compressed on the threadpool
- * (deflate-pool.ts). Until it is written, everything accepted after it waits
- * here, in order, counted in `bufferedAmount` (docs/deflate.md). Each data
- * message that waits is reserved in the Connection (reserve, then settle once
- * written), so the core holds our Close frame and closeTransport until the
- * messages accepted before them are out (RFC 6455 §5.5.1): nothing accepted
- * is lost and no data frame follows our Close.
+ * (deflate-pool.ts). Until it is written, the data accepted after it and the
+ * end of the transport wait here, in order, counted in `bufferedAmount`
+ * (docs/deflate.md); control frames do not wait (RFC 6455 §5.4 lets them in
+ * anywhere). Each data message that waits is reserved in the Connection
+ * (reserve, then settle once written), so the core holds our Close frame and
+ * closeTransport until the messages accepted before them are out (§5.5.1):
+ * nothing accepted is lost and no data frame follows our Close.
  */
 import type { Duplex } from 'node:stream';
 import { type Connection, EMPTY_BUFFER, type PerMessageDeflate } from '../protocol/index.js';
@@ -23,10 +24,6 @@ const enum Kind {
   Message,
   /** A data frame encoded by `encodeMessage` (reserved in the core). */
   Frame,
-  /** Bytes the core wrote: control frames, our Close. */
-  Bytes,
-  /** A callback to call once everything before it is written. */
-  Callback,
   /** The core's closeTransport. */
   End,
 }
@@ -57,8 +54,6 @@ export class Sender {
   private compressing = false;
   /** The transport is gone: nothing more is written, callbacks hear NOT_OPEN. */
   private dropped = false;
-  /** The core is writing the message whose turn it is: its bytes go straight out. */
-  private passing = false;
 
   constructor(
     private readonly socket: Duplex,
@@ -72,10 +67,12 @@ export class Sender {
     return this.socket.writableLength + this.held;
   }
 
-  /** Bytes from the core, in order. */
+  /**
+   * Bytes from the core: the frames of the message whose turn it is, control
+   * frames, and our Close, which the core holds until its turn (`settle`).
+   */
   write(data: Buffer): void {
-    if (this.queue && !this.passing) this.hold(Kind.Bytes, data, false, false, true, undefined);
-    else this.socket.write(data);
+    this.socket.write(data);
   }
 
   /** The core's closeTransport: RFC 6455 §7.1.1, the server closes the TCP connection first. */
@@ -109,10 +106,9 @@ export class Sender {
     }
   }
 
-  /** Call `callback` once everything accepted so far is written (e.g. a ping's). */
+  /** Call `callback` once what was written so far is handed to the kernel (a ping's or pong's). */
   callback(callback: SendCallback): void {
-    if (this.queue) this.hold(Kind.Callback, EMPTY_BUFFER, false, false, true, callback);
-    else this.socket.write(EMPTY_BUFFER, callback);
+    this.socket.write(EMPTY_BUFFER, callback);
   }
 
   /**
@@ -164,17 +160,14 @@ export class Sender {
     const socket = this.socket;
     socket.cork();
     try {
-      this.passing = true;
       const payload = out && this.deflate!.finishDeflate(data, out);
       if (payload) this.connection.sendCompressed(payload, isBinary);
       else this.connection.send(data, isBinary, false);
       if (callback) socket.write(EMPTY_BUFFER, callback);
-      this.passing = false;
-      // The last reserved message lets our Close go: behind what waits, in order.
+      // The last reserved message lets our Close go, right behind it.
       this.connection.settle();
       this.release();
     } finally {
-      this.passing = false;
       socket.uncork();
     }
     this.owner.onReleased();
@@ -185,8 +178,7 @@ export class Sender {
     const queue = this.queue!;
     const connection = this.connection;
     const socket = this.socket;
-    // What the core writes for an item goes straight out (`passing`); the
-    // Close and closeTransport its settle lets go join the end of the queue.
+    // A closeTransport that a settle lets go joins the end of the queue.
     while (this.head < queue.length && !this.compressing && !this.dropped) {
       const item = queue[this.head];
       queue[this.head++] = undefined as unknown as Held;
@@ -197,24 +189,14 @@ export class Sender {
             // It stays reserved, counted in `held` again, until it is compressed.
             continue;
           }
-          this.passing = true;
           connection.send(item.data, item.isBinary, item.compressible, item.fin);
           if (item.callback) socket.write(EMPTY_BUFFER, item.callback);
-          this.passing = false;
           connection.settle();
           break;
         case Kind.Frame:
-          this.passing = true;
           connection.sendEncoded(item.data);
           if (item.callback) socket.write(EMPTY_BUFFER, item.callback);
-          this.passing = false;
           connection.settle();
-          break;
-        case Kind.Bytes:
-          socket.write(item.data);
-          break;
-        case Kind.Callback:
-          socket.write(EMPTY_BUFFER, item.callback);
           break;
         case Kind.End:
           if (!socket.writableEnded) socket.end();
