@@ -74,12 +74,24 @@ describe('RFC 6455 §5.5.2: ping', () => {
     expect(summarize(recorder.events)).toEqual([`write:pong:${Buffer.from('split').toString('hex')}`, `ping:${Buffer.from('split').toString('hex')}`]);
   });
 
-  it('after we sent a close, a ping is reported but no longer answered', () => {
+  it('after we sent a close, pings are still answered (not reported) until the peer\'s close', () => {
     const { connection, recorder } = openConnection();
     connection.close(1000);
     recorder.clear();
+    const hex = Buffer.from('late').toString('hex');
+    connection.receive(Buffer.concat([ping('late'), pong('p'), ping('late'), close(1000), ping('after')]));
+    expect(summarize(recorder.events)).toEqual([`write:pong:${hex}`, `write:pong:${hex}`, 'close:1000:', 'closeTransport']);
+    // No data frame went out after our Close, only the pongs (RFC 6455 §5.5.1).
+    expect(recorder.written.map((f) => f.opcode)).toEqual([OP.PONG, OP.PONG]);
+  });
+
+  it('after the peer\'s close, a ping is neither answered nor reported', () => {
+    const { connection, recorder } = openConnection();
+    connection.receive(close(1000));
+    recorder.clear();
     connection.receive(ping('late'));
-    expect(summarize(recorder.events)).toEqual([`ping:${Buffer.from('late').toString('hex')}`]);
+    expect(recorder.events).toEqual([]);
+    expect(() => connection.ping()).toThrow(/CLOSED/);
   });
 });
 
@@ -107,10 +119,12 @@ describe('sending control frames', () => {
     expect(recorder.events).toEqual([]);
   });
 
-  it('refuses to send once a close was sent', () => {
-    const { connection } = openConnection();
+  it('refuses data once a close was sent; control frames may still go (RFC 6455 §5.5.1, §5.5.2)', () => {
+    const { connection, recorder } = openConnection();
     connection.close();
-    expect(() => connection.ping()).toThrow(/CLOSING/);
+    connection.ping(Buffer.from('a'));
+    connection.pong();
+    expect(summarize(recorder.events)).toEqual([closeWrite(), 'write:ping:61', 'write:pong:']);
     expect(() => connection.send(Buffer.from('x'), false)).toThrow(/CLOSING/);
     expect(() => connection.sendEncoded(Buffer.from([0x81, 0]))).toThrow(/CLOSING/);
   });

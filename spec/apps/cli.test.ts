@@ -160,6 +160,9 @@ describe('strictws chat and vote on the command line', () => {
       [['vote', '--options', 'a,,b'], '--options: empty option'],
       [['vote', '--options', 'a,b,a'], '--options: option "a" is given twice'],
       [['vote', '--history', '5'], 'Unknown option'],
+      [['echo', '--message-timeout', '0'], '--message-timeout must be an integer from 1 to 2147483647'],
+      [['chat', '--message-timeout', '1.5'], '--message-timeout must be an integer'],
+      [['vote', '--message-timeout', 'soon'], '--message-timeout must be an integer'],
     ] as const) {
       const { code, stderr } = run(...args);
       expect(code, args.join(' ')).toBe(2);

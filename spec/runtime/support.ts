@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import { type AddressInfo, type Socket, connect } from 'node:net';
-import { type ServerOptions, WebSocketServer } from '../../src/server/index.js';
+import { type ServerOptions, type WebSocket, WebSocketServer } from '../../src/server/index.js';
 
 import { OP, type ParsedFrame, frame, takeFrames } from '../support/frames.js';
 
@@ -225,4 +225,30 @@ export function httpGet(url: string, headers?: Record<string, string>): Promise<
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Servers and raw clients for a test file: `connected` starts a server,
+ * connects a RawClient and resolves with the accepted WebSocket too;
+ * `cleanup` (for afterEach) drops the clients first, as they never answer a
+ * close, then closes the servers.
+ */
+export function connections(defaults: Omit<ServerOptions, 'port'> = { closeTimeout: 1_000 }) {
+  const servers: WebSocketServer[] = [];
+  const clients: RawClient[] = [];
+  return {
+    async connected(options: Omit<ServerOptions, 'port'> = {}, connect: Parameters<typeof RawClient.connect>[1] = {}) {
+      const server = await listen({ ...defaults, ...options });
+      servers.push(server.wss);
+      const accepted = new Promise<WebSocket>((resolve) => server.wss.once('connection', resolve));
+      const client = await RawClient.connect(server.port, connect);
+      clients.push(client);
+      const ws = await accepted;
+      return { ...server, client, ws };
+    },
+    async cleanup(): Promise<void> {
+      for (const client of clients.splice(0)) client.socket.destroy();
+      await Promise.all(servers.splice(0).map((wss) => wss.close()));
+    },
+  };
 }

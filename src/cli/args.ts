@@ -16,6 +16,7 @@ export const commonFlags = {
   host: { type: 'string', short: 'H', default: '127.0.0.1' },
   path: { type: 'string' },
   'max-payload': { type: 'string' },
+  'message-timeout': { type: 'string' },
   deflate: { type: 'boolean', default: false },
   'deflate-threshold': { type: 'string' },
   'deflate-window-bits': { type: 'string' },
@@ -50,6 +51,12 @@ export function bytes(flag: string, value: string): number {
     throw new UsageError(`--${flag} must be a positive byte count such as 1048576, 64k or 16MiB, got "${value}"`);
   }
   return Number(match[1]) * unit;
+}
+
+/** A number of milliseconds for a server timeout, or undefined for the default. */
+export function milliseconds(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  return integer(flag, value, 1, 2 ** 31 - 1);
 }
 
 export function level(value: string): Level {

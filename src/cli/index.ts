@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { REDIS_RANGE, echoPage, pageHandler } from '../apps/index.js';
 import { chat, vote } from './apps.js';
-import { UsageError, bytes, commonFlags, deflate, level, parse, path, port } from './args.js';
+import { UsageError, bytes, commonFlags, deflate, level, milliseconds, parse, path, port } from './args.js';
 import { createLogger } from './log.js';
 import { serve } from './serve.js';
 
@@ -19,6 +19,7 @@ Options:
   -H, --host <addr>       address to listen on (default 127.0.0.1)
       --path <path>       serve WebSocket only on this path (default: any)
       --max-payload <n>   largest message in bytes, e.g. 1048576, 64k, 16MiB (default 16MiB)
+      --message-timeout <ms>  a message started must end within this, or close 1008 (default 60000)
       --deflate           negotiate permessage-deflate (RFC 7692) with clients that offer it (default off)
       --deflate-threshold <n>       send messages under n bytes uncompressed (default 1k; 0: compress all)
       --deflate-window-bits <n>     LZ77 window both ways, 9-15 (default 15; smaller: less memory)
@@ -50,6 +51,7 @@ async function echo(argv: string[]): Promise<void> {
       host: flags.host,
       path: wsPath,
       maxPayload: flags['max-payload'] === undefined ? undefined : bytes('max-payload', flags['max-payload']),
+      messageTimeout: milliseconds('message-timeout', flags['message-timeout']),
       perMessageDeflate: deflate(flags),
       handleRequest: pageHandler(echoPage(wsPath)),
     },

@@ -48,23 +48,29 @@ export function parseClosePayload(payload: Buffer): CloseBody {
 }
 
 /**
- * Build a close payload to send. Throws a RangeError for a code we may not
- * send or a reason that does not fit a control frame (RFC 6455 §5.5).
+ * Build a close payload to send. `reason` is text, or bytes that must be
+ * UTF-8 (RFC 6455 §5.5.1). Throws a RangeError for a code we may not send, or
+ * a reason that is not UTF-8 or does not fit a control frame (§5.5).
  */
-export function encodeClosePayload(code?: number, reason = ''): Buffer {
+export function encodeClosePayload(code?: number, reason: string | Uint8Array = ''): Buffer {
+  const reasonLength = typeof reason === 'string' ? Buffer.byteLength(reason) : reason.length;
   if (code === undefined || code === NO_STATUS_RECEIVED) {
-    if (reason !== '') throw new RangeError('a close reason needs a status code');
+    if (reasonLength !== 0) throw new RangeError('a close reason needs a status code');
     return Buffer.alloc(0);
   }
   if (!Number.isInteger(code) || !isValidCloseCode(code)) {
     throw new RangeError(`close code ${code} may not be sent (RFC 6455 §7.4)`);
   }
-  const reasonLength = Buffer.byteLength(reason);
   if (reasonLength > 123) {
     throw new RangeError(`close reason is ${reasonLength} bytes; at most 123 fit (RFC 6455 §5.5)`);
   }
   const body = Buffer.allocUnsafe(2 + reasonLength);
   body.writeUInt16BE(code, 0);
-  body.write(reason, 2, 'utf8');
+  if (typeof reason === 'string') {
+    body.write(reason, 2, 'utf8');
+  } else {
+    if (!isValidUtf8(reason)) throw new RangeError('close reason is not valid UTF-8 (RFC 6455 §5.5.1)');
+    body.set(reason, 2);
+  }
   return body;
 }

@@ -1,28 +1,50 @@
 /**
  * The server side of an open WebSocket connection, sans I/O: bytes go in
- * through `receive`, and the handler is told of messages, control frames,
- * bytes to write and when to close the transport. No sockets, no timers.
+ * through `receive`, the end of the stream through `receiveEnd`, and the
+ * handler is told of messages, control frames, bytes to write and when to
+ * close the transport. No sockets, no timers.
+ *
+ * It owns the closing handshake (RFC 6455 §7) and the close code to report
+ * (`closeStatus`, §7.1.5 and §7.1.6). A runtime that sends a data message
+ * later than it accepts it (compressed elsewhere, or queued behind one that
+ * is) reserves it (`reserve`, then `settle` once it is written): our Close
+ * frame and the end of the transport wait for every reserved message, which
+ * §5.5.1 allows ("finish sending the current message"), so nothing accepted
+ * is lost and no data frame follows our Close.
  */
-import { type CloseBody, NO_STATUS_RECEIVED, encodeClosePayload, parseClosePayload } from './close.js';
+import {
+  ABNORMAL_CLOSURE,
+  type CloseBody,
+  NO_STATUS_RECEIVED,
+  encodeClosePayload,
+  parseClosePayload,
+} from './close.js';
 import type { PerMessageDeflate } from './deflate.js';
 import { ProtocolError } from './errors.js';
-import { FrameDecoder, Opcode, RSV1, encodeFrame, encodeFrameHeader } from './frame.js';
+import { EMPTY_BUFFER, FrameDecoder, Opcode, RSV1, encodeFrame, encodeFrameHeader } from './frame.js';
 import { type MessageHandler, MessageAssembler, type MessageLimits } from './message.js';
 
-/** RFC 6455 §4.1 and §7: the states that matter once the handshake is done. */
+/**
+ * RFC 6455 §4.1 and §7: the states that matter once the handshake is done.
+ * OPEN: data flows both ways. CLOSING: we started the closing handshake;
+ * pings are still answered (§5.5.2), nothing more is delivered, until the
+ * peer's Close. CLOSED: nothing more is read (the peer's Close arrived, the
+ * connection failed, the stream ended or was aborted); reserved messages
+ * still go out, then our Close if one is owed, then closeTransport.
+ */
 export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
 
 export interface ConnectionHandler {
   onMessage(data: Buffer, isBinary: boolean): void;
   onPing(data: Buffer): void;
   onPong(data: Buffer): void;
-  /** The peer's close frame arrived; our answer (if any) is already written. */
+  /** The peer's close frame arrived; our answer (if any) is already written or queued. */
   onCloseFrame(code: number, reason: string): void;
-  /** The peer broke the protocol; our close frame is already written. */
+  /** The peer broke the protocol; our close frame is already written or queued. */
   onProtocolError(error: ProtocolError): void;
   /** Bytes to send, in order. */
   write(data: Buffer): void;
-  /** RFC 6455 §7.1.1: the server should now close the TCP connection. */
+  /** RFC 6455 §7.1.1: the server should now close the TCP connection (after what was written). */
   closeTransport(): void;
 }
 
@@ -43,16 +65,30 @@ export interface ConnectionOptions extends MessageLimits {
  */
 const COPY_THRESHOLD = 125;
 
+const CLOSED_ABNORMALLY: CloseBody = Object.freeze({ code: ABNORMAL_CLOSURE, reason: '' });
+
 export class Connection implements MessageHandler {
   state: ConnectionState = 'OPEN';
   /** The close frame the peer sent, once it has. */
   peerClose: CloseBody | undefined;
-  /** Our close frame, once sent. */
+  /** Our close frame, once sent (or queued behind reserved messages). */
   sentClose: CloseBody | undefined;
 
   readonly decoder: FrameDecoder;
   private readonly messages: MessageAssembler;
   private readonly deflate: PerMessageDeflate | undefined;
+  /** The close code we failed the connection with (RFC 6455 §7.1.7), if we did. */
+  private failure: number | undefined = undefined;
+  /** Data messages accepted and not written yet (see `reserve`). */
+  private reserved = 0;
+  /** Our Close frame, waiting for the reserved messages. */
+  private closeFrame: Buffer | undefined = undefined;
+  /** closeTransport waits for the reserved messages. */
+  private endOwed = false;
+  /** The transport is gone: nothing more is written. */
+  private aborted = false;
+  /** The opcode of a message being sent in fragments (RFC 6455 §5.4), or 0. */
+  private outgoing = 0;
 
   constructor(
     private readonly handler: ConnectionHandler,
@@ -71,22 +107,98 @@ export class Connection implements MessageHandler {
     try {
       this.decoder.push(chunk);
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.fail(error);
+      this.caught(error);
     }
   }
 
   /**
-   * Send a data message: compressed, with RSV1 on its frame, when
-   * permessage-deflate is on and it is worth it (PerMessageDeflate.deflate).
-   * `compress: false` sends it uncompressed whatever was negotiated.
+   * The peer ended the stream (TCP FIN) or the transport closed: nothing more
+   * will be read. Reserved messages still go out, then closeTransport.
+   * Without a Close frame received, the close code is 1006 (RFC 6455 §7.1.5).
    */
-  send(data: Buffer, isBinary: boolean, compress = true): void {
-    this.assertOpen();
-    const opcode = isBinary ? Opcode.BINARY : Opcode.TEXT;
-    const compressed = compress ? this.deflate?.deflate(data) : undefined;
-    if (compressed) this.writeFrame(opcode, compressed, RSV1);
-    else this.writeFrame(opcode, data);
+  receiveEnd(): void {
+    if (this.state === 'CLOSED') return;
+    this.toClosed();
+    this.finish();
+  }
+
+  /**
+   * The transport is gone, or the runtime destroys it: nothing more is read
+   * or written, and reserved messages are dropped. No closeTransport follows.
+   */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reserved = 0;
+    this.closeFrame = undefined;
+    this.endOwed = false;
+    if (this.state !== 'CLOSED') this.toClosed();
+    this.deflate?.dispose();
+  }
+
+  /**
+   * RFC 6455 §7.1.5 and §7.1.6: the close code and reason to report, once
+   * CLOSED. The peer's Close (1005 if it had no code); else the code we failed
+   * the connection with, as `ws` reports it; else 1006, closed without a Close.
+   */
+  get closeStatus(): CloseBody | undefined {
+    if (this.state !== 'CLOSED') return undefined;
+    if (this.peerClose) return this.peerClose;
+    return this.failure === undefined ? CLOSED_ABNORMALLY : { code: this.failure, reason: '' };
+  }
+
+  /**
+   * Take no further frame out of the bytes received until `resume` (from the
+   * end of the frame being decoded): per-message backpressure for a runtime
+   * whose peer does not read. What was received stays as it is (compressed,
+   * masked), counted in `pendingBytes`.
+   */
+  pause(): void {
+    this.decoder.pause();
+  }
+
+  /** Decode what waited while paused; may pause again. Never throws for anything the peer sent. */
+  resume(): void {
+    if (this.state === 'CLOSED') return;
+    try {
+      this.decoder.resume();
+    } catch (error) {
+      this.caught(error);
+    }
+  }
+
+  get paused(): boolean {
+    return this.decoder.isPaused;
+  }
+
+  /** Bytes received and not decoded yet, kept while paused. */
+  get pendingBytes(): number {
+    return this.decoder.pending;
+  }
+
+  /** A data message from the peer has started and not ended yet. */
+  get inMessage(): boolean {
+    return this.messages.inMessage;
+  }
+
+  /**
+   * Send a data message, or a fragment of one (RFC 6455 §5.4): `fin` false
+   * leaves the message open, and the following sends are its continuation
+   * frames until one with `fin` true. Compressed, with RSV1 on its frame,
+   * when permessage-deflate is on and it is worth it (PerMessageDeflate.deflate);
+   * only whole messages are compressed, a fragmented one goes uncompressed
+   * (RFC 7692 §6 allows either). `compress` false sends it uncompressed.
+   * A continuation frame carries the type of the message's first frame.
+   */
+  send(data: Buffer, isBinary: boolean, compress = true, fin = true): void {
+    this.assertSendable();
+    const continuing = this.outgoing !== 0;
+    const opcode = continuing ? Opcode.CONTINUATION : isBinary ? Opcode.BINARY : Opcode.TEXT;
+    const compressed = compress && fin && !continuing ? this.deflate?.deflate(data) : undefined;
+    if (!fin) this.outgoing ||= opcode;
+    else this.outgoing = 0;
+    if (compressed) this.writeFrame(opcode, compressed, RSV1, true);
+    else this.writeFrame(opcode, data, 0, fin);
   }
 
   /**
@@ -96,7 +208,8 @@ export class Connection implements MessageHandler {
    */
   sendCompressed(payload: Buffer, isBinary: boolean): void {
     if (!this.deflate) throw new Error('cannot send a compressed message: permessage-deflate is not negotiated');
-    this.writeFrame(isBinary ? Opcode.BINARY : Opcode.TEXT, payload, RSV1);
+    this.assertWhole();
+    this.writeFrame(isBinary ? Opcode.BINARY : Opcode.TEXT, payload, RSV1, true);
   }
 
   /**
@@ -105,42 +218,79 @@ export class Connection implements MessageHandler {
    * permessage-deflate (RFC 7692 §6).
    */
   sendEncoded(frame: Buffer): void {
-    this.assertOpen();
+    this.assertWhole();
     this.handler.write(frame);
   }
 
-  ping(data: Buffer = EMPTY): void {
+  /**
+   * Accept a data message the runtime will send later (after compressing it
+   * elsewhere, or behind one that is). Until `settle`, sending stays allowed
+   * and our Close frame and closeTransport wait. Throws unless OPEN.
+   */
+  reserve(): void {
+    this.assertOpen();
+    this.reserved++;
+  }
+
+  /** A reserved message was written, or dropped: the last one lets what waited on it go. */
+  settle(): void {
+    if (this.reserved === 0 || --this.reserved > 0) return;
+    const frame = this.closeFrame;
+    if (frame) {
+      this.closeFrame = undefined;
+      this.handler.write(frame);
+    }
+    if (this.endOwed) {
+      this.endOwed = false;
+      this.finish();
+    }
+  }
+
+  /** RFC 6455 §5.5.2: allowed until the peer's Close, also after ours. */
+  ping(data: Buffer = EMPTY_BUFFER): void {
     this.writeControl(Opcode.PING, data);
   }
 
-  pong(data: Buffer = EMPTY): void {
+  pong(data: Buffer = EMPTY_BUFFER): void {
     this.writeControl(Opcode.PONG, data);
   }
 
   /**
    * Start the closing handshake (RFC 6455 §7.1.2). Throws RangeError for a
-   * code that may not be sent. Does nothing once a close was sent.
+   * code or reason that may not be sent. Does nothing once a close was sent.
    */
-  close(code?: number, reason = ''): void {
+  close(code?: number, reason: string | Uint8Array = ''): void {
     const payload = encodeClosePayload(code, reason);
     if (this.state !== 'OPEN') return;
     this.state = 'CLOSING';
-    this.sentClose = { code: code ?? NO_STATUS_RECEIVED, reason };
-    this.handler.write(encodeFrame(Opcode.CLOSE, payload));
+    this.sendClose(payload, code ?? NO_STATUS_RECEIVED, reason);
+  }
+
+  /**
+   * RFC 6455 §7.1.7: Fail the WebSocket Connection for a reason of the
+   * runtime's (1008 for a policy, 1011 for an internal error): our Close with
+   * `code` unless one was sent, nothing more read, then closeTransport.
+   */
+  fail(code: number, reason = ''): void {
+    const payload = encodeClosePayload(code, reason);
+    if (this.state === 'CLOSED') return;
+    this.failWith(code, payload, reason);
+    this.finish();
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.handler.onMessage(data, isBinary);
+    // After our Close, messages are still read (for the framing rules) but not delivered.
+    if (this.state === 'OPEN') this.handler.onMessage(data, isBinary);
   }
 
   onControl(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.PING) {
-      // RFC 6455 §5.5.2: answer with a pong carrying the same payload.
-      if (this.state === 'OPEN') this.pong(payload);
-      this.handler.onPing(payload);
+      // RFC 6455 §5.5.2: answer with a pong carrying the same payload, until the peer's Close.
+      this.pong(payload);
+      if (this.state === 'OPEN') this.handler.onPing(payload);
     } else if (opcode === Opcode.PONG) {
       // RFC 6455 §5.5.3: an unsolicited pong needs no answer.
-      this.handler.onPong(payload);
+      if (this.state === 'OPEN') this.handler.onPong(payload);
     } else {
       this.onClose(parseClosePayload(payload));
     }
@@ -148,46 +298,73 @@ export class Connection implements MessageHandler {
 
   private onClose(body: CloseBody): void {
     this.peerClose = body;
-    if (this.state === 'OPEN') {
+    const reply = this.state === 'OPEN';
+    // RFC 6455 §1.4, §5.5.1: nothing is processed after the peer's close,
+    // not even the rest of the chunk that carried it.
+    this.toClosed();
+    if (reply) {
       // RFC 6455 §5.5.1: reply with a close frame, echoing the status code
       // (and the reason, which is already known to fit and be valid UTF-8).
       const code = body.code === NO_STATUS_RECEIVED ? undefined : body.code;
-      this.handler.write(encodeFrame(Opcode.CLOSE, encodeClosePayload(code, body.reason)));
-      this.sentClose = body;
+      this.sendClose(encodeClosePayload(code, body.reason), body.code, body.reason);
     }
-    // RFC 6455 §1.4, §5.5.1: nothing is processed after the peer's close,
-    // not even the rest of the chunk that carried it.
-    this.state = 'CLOSED';
-    this.decoder.stop();
-    this.deflate?.dispose();
     this.handler.onCloseFrame(body.code, body.reason);
-    this.handler.closeTransport();
+    this.finish();
   }
 
-  /** RFC 6455 §7.1.7: Fail the WebSocket Connection. */
-  private fail(error: ProtocolError): void {
-    if (this.state === 'OPEN') {
-      this.handler.write(encodeFrame(Opcode.CLOSE, encodeClosePayload(error.closeCode)));
-      this.sentClose = { code: error.closeCode, reason: '' };
-    }
-    this.state = 'CLOSED';
-    this.deflate?.dispose();
+  private caught(error: unknown): void {
+    if (!(error instanceof ProtocolError)) throw error;
+    // RFC 6455 §7.1.7: Fail the WebSocket Connection.
+    if (this.state === 'CLOSED') return;
+    this.failWith(error.closeCode, encodeClosePayload(error.closeCode), '');
     this.handler.onProtocolError(error);
+    this.finish();
+  }
+
+  private failWith(code: number, payload: Buffer, reason: string | Uint8Array): void {
+    const sending = this.state === 'OPEN';
+    this.toClosed();
+    this.failure = code;
+    if (sending) this.sendClose(payload, code, reason);
+  }
+
+  private sendClose(payload: Buffer, code: number, reason: string | Uint8Array): void {
+    this.sentClose = { code, reason: typeof reason === 'string' ? reason : Buffer.from(reason).toString('utf8') };
+    if (this.aborted) return;
+    const frame = encodeFrame(Opcode.CLOSE, payload);
+    // RFC 6455 §5.5.1: after the messages already accepted, none after it.
+    if (this.reserved > 0) this.closeFrame = frame;
+    else this.handler.write(frame);
+  }
+
+  private toClosed(): void {
+    this.state = 'CLOSED';
+    this.decoder.stop();
+  }
+
+  /** closeTransport, once the reserved messages are out. */
+  private finish(): void {
+    if (this.aborted) return;
+    if (this.reserved > 0) {
+      this.endOwed = true;
+      return;
+    }
+    this.deflate?.dispose();
     this.handler.closeTransport();
   }
 
   private writeControl(opcode: number, data: Buffer): void {
+    if (this.aborted || this.state === 'CLOSED') throw new Error('cannot send: connection is CLOSED');
     // RFC 6455 §5.5: control frames carry at most 125 bytes.
     if (data.length > 125) throw new RangeError('control frame payload is over 125 bytes');
-    this.writeFrame(opcode, data);
+    this.writeFrame(opcode, data, 0, true);
   }
 
-  private writeFrame(opcode: number, data: Buffer, rsv = 0): void {
-    this.assertOpen();
+  private writeFrame(opcode: number, data: Buffer, rsv: number, fin: boolean): void {
     if (data.length <= COPY_THRESHOLD) {
-      this.handler.write(encodeFrame(opcode, data, { rsv }));
+      this.handler.write(encodeFrame(opcode, data, { rsv, fin }));
     } else {
-      this.handler.write(encodeFrameHeader(opcode, data.length, { rsv }));
+      this.handler.write(encodeFrameHeader(opcode, data.length, { rsv, fin }));
       this.handler.write(data);
     }
   }
@@ -196,9 +373,20 @@ export class Connection implements MessageHandler {
     // RFC 6455 §5.5.1: no data frames after a close frame was sent.
     if (this.state !== 'OPEN') throw new Error(`cannot send: connection is ${this.state}`);
   }
-}
 
-const EMPTY = Buffer.alloc(0);
+  /** OPEN, or a reserved message is being sent. */
+  private assertSendable(): void {
+    if (this.aborted || (this.state !== 'OPEN' && this.reserved === 0)) {
+      throw new Error(`cannot send: connection is ${this.state}`);
+    }
+  }
+
+  /** A whole message may start: none is being sent in fragments (RFC 6455 §5.4). */
+  private assertWhole(): void {
+    this.assertSendable();
+    if (this.outgoing !== 0) throw new Error('cannot send: a fragmented message is not finished');
+  }
+}
 
 /** Frame a whole message once, to write the same bytes to many connections. */
 export function encodeMessage(data: Buffer, isBinary: boolean): Buffer {

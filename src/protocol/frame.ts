@@ -14,6 +14,9 @@ export const Opcode = {
   PONG: 0xa,
 } as const;
 
+/** A payload of no bytes, shared: never written to. */
+export const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
+
 export const RSV1 = 0x40;
 export const RSV2 = 0x20;
 export const RSV3 = 0x10;
@@ -65,6 +68,9 @@ export class FrameDecoder {
   private maskKey = 0;
   private maskOffset = 0;
   private stopped = false;
+  private paused = false;
+  /** Bytes read while paused, or left in the chunk where the pause took effect: parsed on resume. */
+  private rest: Buffer | undefined = undefined;
 
   /**
    * @param sink receives headers and payload pieces.
@@ -78,13 +84,51 @@ export class FrameDecoder {
   /** Decode nothing more: the rest of the current chunk and later chunks are ignored. */
   stop(): void {
     this.stopped = true;
+    this.rest = undefined;
+  }
+
+  /**
+   * Decode no further frame until `resume`: takes effect at the end of the
+   * frame being decoded. What is left of the chunk, and chunks pushed
+   * meanwhile, are kept as they are (views, no copy) and counted in `pending`.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Decode what was kept while paused (which may pause again). Throws as `push` does. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const rest = this.rest;
+    this.rest = undefined;
+    if (rest) this.push(rest);
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Bytes received and not decoded yet (kept while paused). */
+  get pending(): number {
+    return this.rest?.length ?? 0;
   }
 
   /** Decode a chunk. Throws ProtocolError at the first violation. */
   push(chunk: Buffer): void {
+    if (this.stopped) return;
+    if (this.paused) {
+      this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+      return;
+    }
     const end = chunk.length;
     let pos = 0;
-    while (pos < end && !this.stopped) {
+    while (pos < end) {
+      if (this.stopped) return;
+      if (this.paused) {
+        this.rest = chunk.subarray(pos);
+        return;
+      }
       if (this.remaining > 0) {
         pos = this.payload(chunk, pos);
       } else if (this.stashLength === 0) {

@@ -7,7 +7,7 @@
  * goes through the same size cap and UTF-8 check as bytes off the wire.
  */
 import { ProtocolError } from './errors.js';
-import { type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
+import { EMPTY_BUFFER, type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
 /** 16 MiB: Autobahn cases 9.1.6 and 9.2.6 send messages of exactly this size. */
@@ -36,10 +36,8 @@ export interface MessageHandler {
   onControl(opcode: number, payload: Buffer): void;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 function join(pieces: readonly Buffer[], length: number): Buffer {
-  return pieces.length === 1 ? pieces[0] : pieces.length === 0 ? EMPTY : Buffer.concat(pieces, length);
+  return pieces.length === 1 ? pieces[0] : pieces.length === 0 ? EMPTY_BUFFER : Buffer.concat(pieces, length);
 }
 
 /** Pieces smaller than this, after the first, are copied together rather than kept one by one. */
@@ -151,6 +149,11 @@ export class MessageAssembler implements FrameSink {
   /** Buffers held for the data message being assembled: bounded by its bytes, not its fragments. */
   get heldBuffers(): number {
     return this.pieces.buffers + this.compressedPieces.buffers;
+  }
+
+  /** A data message has started and not ended yet. */
+  get inMessage(): boolean {
+    return this.messageOpcode !== 0;
   }
 
   onFrameHeader(fin: boolean, rsv: number, opcode: number, length: number): void {

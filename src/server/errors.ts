@@ -6,6 +6,10 @@ export const RuntimeFailures = {
   SEND_BUFFER_LIMIT: 'the peer is not reading; send buffer limit exceeded',
   // No pong (nor any other frame) within the heartbeat timeout.
   HEARTBEAT_TIMEOUT: 'the peer did not answer a ping in time',
+  // A data message was started and not finished within `messageTimeout` (closed with 1008).
+  MESSAGE_TIMEOUT: 'the peer did not finish a message in time',
+  // A 'message', 'ping' or 'pong' listener threw (closed with 1011); the exception is the cause.
+  LISTENER_ERROR: 'a listener threw',
   // The socket failed (ECONNRESET, EPIPE ...).
   SOCKET_ERROR: 'the socket failed',
 } as const;

@@ -30,7 +30,7 @@ import {
 } from '../protocol/index.js';
 import { WebSocketError } from './errors.js';
 import { fromIncomingMessage, toIncomingMessage } from './request.js';
-import { type SocketOptions, WebSocket } from './websocket.js';
+import { type SocketOptions, WebSocket, abortWebSocket, startWebSocket, trackWebSocket } from './websocket.js';
 
 /** What `authenticate` may answer: accept (true or nothing), 401 (false), or a status of its own. */
 export type AuthResult = boolean | void | { status: number; body?: string; headers?: Record<string, string> };
@@ -76,7 +76,12 @@ export interface ServerOptions extends RequestLimits {
   closeTimeout?: number;
   /** Ping clients and terminate the silent ones (default 30 s / 30 s); false turns it off. */
   heartbeat?: HeartbeatOptions | false;
-  /** Queued bytes above which send() returns false and reading pauses (default 1 MiB). */
+  /**
+   * A data message started must end within this (ms, default 60 s), or the
+   * connection is closed with 1008 (error MESSAGE_TIMEOUT).
+   */
+  messageTimeout?: number;
+  /** Queued bytes above which send() returns false and reading pauses, between messages (default 1 MiB). */
   highWaterMark?: number;
   /** Queued bytes past which a client is closed with 1008 (default 64 MiB). */
   maxBufferedAmount?: number;
@@ -101,6 +106,7 @@ export const DEFAULTS = {
   handshakeTimeout: 10_000,
   closeTimeout: 10_000,
   heartbeat: { interval: 30_000, timeout: 30_000 },
+  messageTimeout: 60_000,
   highWaterMark: 1024 * 1024,
   maxBufferedAmount: 64 * 1024 * 1024,
 } as const;
@@ -138,6 +144,7 @@ export class WebSocketServer extends EventEmitter {
       highWaterMark: options.highWaterMark ?? DEFAULTS.highWaterMark,
       maxBufferedAmount: options.maxBufferedAmount ?? DEFAULTS.maxBufferedAmount,
       closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
+      messageTimeout: timeoutOption('messageTimeout', options.messageTimeout ?? DEFAULTS.messageTimeout),
     };
     if (options.server) {
       this.attached = options.server;
@@ -356,11 +363,10 @@ export class WebSocketServer extends EventEmitter {
     const ws = new WebSocket(socket, this.socketOptions, protocol, agreement?.response, deflate);
     if (this.options.clientTracking !== false) {
       // No listener closure here: it would keep this scope, `request` included, alive per client.
-      ws.track(this.clients);
+      trackWebSocket(ws, this.clients);
     }
     callback(ws, request);
-    ws.receiveHead(head);
-    socket.resume();
+    startWebSocket(ws, head);
   }
 
   private reject(socket: Socket, error: HandshakeError): void {
@@ -399,10 +405,18 @@ export class WebSocketServer extends EventEmitter {
     setTimeout(() => {
       this.heartbeatPending = false;
       for (const ws of this.clients) {
-        if (!ws.isAlive && ws.readyState === WebSocket.OPEN) ws.abort(new WebSocketError('HEARTBEAT_TIMEOUT'));
+        if (!ws.isAlive && ws.readyState === WebSocket.OPEN) abortWebSocket(ws, new WebSocketError('HEARTBEAT_TIMEOUT'));
       }
     }, timeout).unref();
   }
+}
+
+/** A timer's delay: setTimeout takes 1 ms to 2^31 - 1 ms (anything else would fire at once). */
+function timeoutOption(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+    throw new RangeError(`${name} must be an integer number of ms from 1 to 2147483647, got ${String(value)}`);
+  }
+  return value;
 }
 
 function destroyOnError(this: Socket): void {

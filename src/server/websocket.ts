@@ -1,55 +1,84 @@
 /**
  * One accepted WebSocket connection: the sans-I/O Connection driven by a
- * socket, with timers and backpressure. Shaped like `ws`'s WebSocket.
+ * stream (a net.Socket, or any Duplex), with timers and backpressure.
+ * Shaped like `ws`'s WebSocket.
  *
- * With permessage-deflate, a large message is compressed on the threadpool
- * (deflate-pool.ts); until it is sent, what is sent after it waits, in order,
- * counted in `bufferedAmount` (docs/deflate.md).
+ * The public object (WebSocket) holds one private Link: the core's handler,
+ * the stream's listeners, the timers. The outbound queue is the Sender's
+ * (sender.ts).
+ *
+ * Listeners run in the parser's turn and can stop it (as uWS does): the core
+ * delivers each message, ping and pong as it is decoded, and looks again
+ * after each one whether it may go on. terminate(), close() or an abort in a
+ * listener stop the delivery of the rest of what was read; a queue past
+ * `highWaterMark` pauses it between messages (per-message backpressure). A
+ * listener that throws fails the connection with 1011; the exception is
+ * reported as 'error' (LISTENER_ERROR, with the exception as its cause), or
+ * thrown again once the read is handled when there is no 'error' listener.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
-  ABNORMAL_CLOSURE,
   Connection,
   type ConnectionHandler,
+  EMPTY_BUFFER,
   type MessageLimits,
   type PerMessageDeflate,
   type ProtocolError,
-  encodeClosePayload,
 } from '../protocol/index.js';
-import { ASYNC_DEFLATE_BYTES, deflateOffLoop } from './deflate-pool.js';
 import { WebSocketError } from './errors.js';
+import { checkOptions } from './options.js';
+import { type SendCallback, Sender, type SenderOwner } from './sender.js';
 
-export type SendCallback = (error?: Error | null) => void;
+export type { SendCallback } from './sender.js';
 export type Sendable = string | Buffer | ArrayBuffer | ArrayBufferView;
 
 export interface SendOptions {
   /** Send as binary (default: true for bytes, false for strings). */
   binary?: boolean;
+  /**
+   * Compress with permessage-deflate, if negotiated (default true; messages
+   * under the threshold go uncompressed anyway). False sends it as it is.
+   */
+  compress?: boolean;
+  /**
+   * False: a fragment of a message (RFC 6455 §5.4); the following sends are
+   * its continuation frames, up to the one with `fin` true (default true).
+   * A fragmented message goes uncompressed.
+   */
+  fin?: boolean;
+  /** Must be unset or false: a server does not mask (RFC 6455 §5.1). */
+  mask?: boolean;
 }
 
+/** How a binary message is handed to 'message' listeners, as in `ws`. */
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
+
 export interface SocketOptions extends MessageLimits {
-  /** Above this many queued bytes, send() returns false and we stop reading the peer. */
+  /** Above this many queued bytes, send() returns false and we stop reading the peer, between messages. */
   highWaterMark: number;
   /** Past this many queued bytes the connection is closed with 1008. */
   maxBufferedAmount: number;
   /** How long to wait for the closing handshake before destroying the socket (ms). */
   closeTimeout: number;
+  /** A data message started must end within this (ms), or the connection is closed with 1008. */
+  messageTimeout: number;
 }
 
-/** What was sent while a large message was being compressed: it follows that message, in order. */
-type Held =
-  | { kind: 'message'; data: Buffer; isBinary: boolean; callback: SendCallback | undefined }
-  | { kind: 'frame'; data: Buffer; callback: SendCallback | undefined }
-  | { kind: 'close'; code: number | undefined; reason: string | undefined };
+const SEND_OPTIONS: ReadonlySet<string> = new Set(['binary', 'compress', 'fin', 'mask']);
+const BINARY_TYPES: ReadonlySet<string> = new Set(['nodebuffer', 'arraybuffer', 'fragments']);
 
-const heldBytes = (item: Held): number => (item.kind === 'close' ? 0 : item.data.length);
-
-const kWebSocket = Symbol('strictws.websocket');
-type TaggedSocket = Socket & { [kWebSocket]?: WebSocket };
-
-/** RFC 6455 §7.4.1: 1008 policy violation, used for a peer that will not read. */
+/** RFC 6455 §7.4.1: 1008 policy violation, used for a peer that will not read or finish a message. */
 const POLICY_VIOLATION = 1008;
+/** RFC 6455 §7.4.1: 1011, an unexpected condition (a listener threw). */
+const INTERNAL_ERROR = 1011;
+/** RFC 6455 §5.2. */
+const TEXT = 1;
+const BINARY = 2;
+
+const kLink = Symbol('strictws.link');
+type TaggedStream = Duplex & { [kLink]?: Link };
 
 function toBuffer(data: Sendable): Buffer {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
@@ -58,11 +87,22 @@ function toBuffer(data: Sendable): Buffer {
   return Buffer.from(data);
 }
 
-export class WebSocket extends EventEmitter implements ConnectionHandler {
+function noMask(method: string): TypeError {
+  return new TypeError(`WebSocket.${method}: a server does not mask its frames (RFC 6455 §5.1); leave "mask" unset or false`);
+}
+
+let linkOf: (ws: WebSocket) => Link;
+
+export class WebSocket extends EventEmitter {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
   static readonly CLOSED = 3;
+  // Also on every instance, through the prototype (below), as in `ws`.
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
 
   /** The subprotocol agreed in the handshake, or ''. */
   readonly protocol: string;
@@ -71,135 +111,241 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
   /** Set by the heartbeat; true when the peer has shown life since the last ping. */
   isAlive = true;
 
-  private readonly connection: Connection;
-  private failure: ProtocolError | WebSocketError | undefined;
-  private closeTimer: NodeJS.Timeout | undefined;
-  private transportClosed = false;
-  /** send() returned false or reading paused: a 'drain' is owed. */
-  private drainOwed = false;
-  /** The server's `clients` set, which this leaves on close (a field, not a listener closure per client). */
-  private tracker: Set<WebSocket> | undefined = undefined;
-  /** permessage-deflate, if negotiated. */
-  private readonly deflate: PerMessageDeflate | undefined;
-  /** Set while a message is compressed on the threadpool: what was sent after it, in order. */
-  private backlog: Held[] | undefined = undefined;
-  /** Bytes of the message being compressed and of the backlog. */
-  private held = 0;
-  /** close() was called behind held messages: the close frame follows them. */
-  private closeHeld = false;
+  readonly #link: Link;
 
-  constructor(
-    private readonly socket: Socket,
-    private readonly options: SocketOptions,
-    protocol = '',
-    extensions = '',
-    deflate?: PerMessageDeflate,
-  ) {
+  static {
+    linkOf = (ws) => ws.#link;
+  }
+
+  constructor(stream: Duplex, options: SocketOptions, protocol = '', extensions = '', deflate?: PerMessageDeflate) {
     super();
     this.protocol = protocol;
     this.extensions = extensions;
-    this.deflate = deflate;
-    this.connection = new Connection(this, { ...options, deflate });
-    const tagged = socket as TaggedSocket;
-    tagged[kWebSocket] = this;
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
-    socket.on('data', onSocketData);
-    socket.on('drain', onSocketDrain);
-    socket.on('close', onSocketClose);
-    socket.on('end', onSocketEnd);
-    socket.on('error', onSocketError);
+    this.#link = new Link(this, stream, options, deflate);
   }
 
   get readyState(): number {
-    if (this.transportClosed) return WebSocket.CLOSED;
-    return this.connection.state === 'OPEN' && !this.closeHeld ? WebSocket.OPEN : WebSocket.CLOSING;
+    const link = this.#link;
+    if (link.transportClosed) return WebSocket.CLOSED;
+    return link.connection.state === 'OPEN' ? WebSocket.OPEN : WebSocket.CLOSING;
   }
 
   /** Bytes queued and not yet handed to the kernel: in the socket, and held behind a message being compressed. */
   get bufferedAmount(): number {
-    return this.socket.writableLength + this.held;
+    return this.#link.sender.bufferedAmount;
   }
 
   get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
+    return (this.#link.stream as Partial<Socket>).remoteAddress;
+  }
+
+  /** How binary messages reach 'message' listeners: Buffer (default), ArrayBuffer, or an array of Buffers. */
+  get binaryType(): BinaryType {
+    return this.#link.binaryType;
+  }
+
+  set binaryType(type: BinaryType) {
+    if (!BINARY_TYPES.has(type)) {
+      throw new TypeError(`WebSocket.binaryType must be "nodebuffer", "arraybuffer" or "fragments", got ${String(type)}`);
+    }
+    this.#link.binaryType = type;
   }
 
   /**
-   * Queue a message. Returns true while the queue is below the high-water
-   * mark; false means wait for 'drain'. A send on a connection that is not
-   * open returns false and passes a NOT_OPEN error to `callback`, if given.
+   * Queue a message, or a fragment of one (`fin: false`). Returns true while
+   * the queue is below the high-water mark; false means wait for 'drain'. A
+   * send on a connection that is not open returns false and passes a
+   * NOT_OPEN error to `callback`, if given. Unknown options throw.
    */
-  send(data: Sendable, options?: SendOptions | (SendCallback), callback?: SendCallback): boolean {
+  send(data: Sendable, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
+    let binary = typeof data !== 'string';
+    let compress = true;
+    let fin = true;
     if (typeof options === 'function') {
       callback = options;
-      options = undefined;
+    } else if (options !== undefined) {
+      checkSendOptions(options);
+      if (options.mask) throw noMask('send');
+      if (options.binary !== undefined) binary = options.binary;
+      if (options.compress === false) compress = false;
+      if (options.fin === false) fin = false;
     }
-    const isBinary = options?.binary ?? typeof data !== 'string';
-    if (!this.writable(callback)) return false;
-    const buffer = toBuffer(data);
-    if (this.backlog) return this.hold({ kind: 'message', data: buffer, isBinary, callback });
-    if (this.deflateLater(buffer, isBinary, callback)) return this.afterWrite(undefined);
-    this.connection.send(buffer, isBinary);
-    return this.afterWrite(callback);
+    const link = this.#link;
+    if (!link.writable(callback)) return false;
+    let whole = true;
+    if (link.sending !== 0) {
+      // RFC 6455 §5.4: a continuation frame carries the type of the message's first frame.
+      whole = false;
+      if (typeof options === 'object' && options.binary !== undefined && binary !== (link.sending === BINARY)) {
+        throw new TypeError('WebSocket.send: "binary" differs from the fragmented message being sent');
+      }
+    }
+    link.sending = fin ? 0 : link.sending || (binary ? BINARY : TEXT);
+    link.sender.message(toBuffer(data), binary, compress && whole && fin, fin, callback);
+    return link.afterWrite();
   }
 
   /** Write a frame made once by `encodeMessage`, e.g. the same bytes for many clients. */
   sendFrame(frame: Buffer, callback?: SendCallback): boolean {
-    if (!this.writable(callback)) return false;
-    if (this.backlog) return this.hold({ kind: 'frame', data: frame, callback });
-    this.connection.sendEncoded(frame);
-    return this.afterWrite(callback);
-  }
-
-  ping(data: Sendable = Buffer.alloc(0)): void {
-    if (this.connection.state === 'OPEN') this.connection.ping(toBuffer(data));
-  }
-
-  pong(data: Sendable = Buffer.alloc(0)): void {
-    if (this.connection.state === 'OPEN') this.connection.pong(toBuffer(data));
+    const link = this.#link;
+    if (!link.writable(callback)) return false;
+    if (link.sending !== 0) throw new Error('WebSocket.sendFrame: a fragmented message is being sent; end it with fin: true first');
+    link.sender.frame(frame, callback);
+    return link.afterWrite();
   }
 
   /**
-   * Start the closing handshake (RFC 6455 §7.1.2). The socket is destroyed
-   * if the peer has not completed it within `closeTimeout`.
+   * Send a ping (RFC 6455 §5.5.2), also while closing until the peer's
+   * Close. `callback` is called once it is written, or with NOT_OPEN.
    */
-  close(code?: number, reason?: string): void {
-    if (this.connection.state !== 'OPEN' || this.closeHeld) return;
-    if (this.backlog) {
-      // Behind the held messages; a bad code or reason throws now all the same.
-      encodeClosePayload(code, reason);
-      this.closeHeld = true;
-      this.backlog.push({ kind: 'close', code, reason });
-    } else {
-      this.connection.close(code, reason);
+  ping(data?: Sendable | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void {
+    this.#link.control('ping', data, mask, callback);
+  }
+
+  /** Send an unsolicited pong (RFC 6455 §5.5.3); arguments as ping(). */
+  pong(data?: Sendable | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void {
+    this.#link.control('pong', data, mask, callback);
+  }
+
+  /**
+   * Start the closing handshake (RFC 6455 §7.1.2), after the messages
+   * already accepted. `reason` is text or UTF-8 bytes, at most 123 bytes. The
+   * socket is destroyed if the peer has not completed it within `closeTimeout`.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    if (reason !== undefined && typeof reason !== 'string' && !(reason instanceof Uint8Array)) {
+      throw new TypeError('WebSocket.close: the reason must be a string or a Buffer');
     }
-    this.armCloseTimer();
+    const link = this.#link;
+    const open = link.connection.state === 'OPEN';
+    // A bad code or reason throws, whatever the state.
+    link.connection.close(code, reason);
+    if (open) link.armCloseTimer();
   }
 
   /** Destroy the socket at once, with no closing handshake. */
   terminate(): void {
-    this.socket.destroy();
+    this.#link.abort(undefined);
   }
 
-  /** @internal Report `error` and destroy the socket. */
-  abort(error: WebSocketError): void {
-    this.fail(error);
-    this.socket.destroy();
+  // `ws`'s attribute handlers: refused with a TypeError naming the alternative (below).
+  declare onmessage: never;
+  declare onclose: never;
+  declare onerror: never;
+  declare onopen: never;
+}
+
+for (const [name, value] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSING', 2], ['CLOSED', 3]] as const) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}
+
+// Set silently, they would do nothing: say what to use instead.
+for (const [name, instead] of [
+  ['onmessage', "ws.on('message', (data, isBinary) => ...)"],
+  ['onclose', "ws.on('close', (code, reason) => ...)"],
+  ['onerror', "ws.on('error', (error) => ...)"],
+  ['onopen', "the server's 'connection' event (a server-side WebSocket is open when you get it)"],
+]) {
+  Object.defineProperty(WebSocket.prototype, name, {
+    get: () => undefined,
+    set: () => {
+      throw new TypeError(`WebSocket.${name} is not supported; use ${instead}`);
+    },
+  });
+}
+
+/** Refuse unknown send option keys, without allocating for the known ones. */
+function checkSendOptions(options: SendOptions): void {
+  if (options === null || typeof options !== 'object') {
+    checkOptions('WebSocket.send', options, SEND_OPTIONS);
+    return;
+  }
+  for (const key in options) {
+    if (!SEND_OPTIONS.has(key)) checkOptions('WebSocket.send', options, SEND_OPTIONS);
+  }
+}
+
+/** @internal Join `clients`; leave it when the socket closes, before 'close' is emitted. */
+export function trackWebSocket(ws: WebSocket, clients: Set<WebSocket>): void {
+  linkOf(ws).tracker = clients;
+  clients.add(ws);
+}
+
+/** @internal Feed the bytes that arrived with the handshake, then start reading. */
+export function startWebSocket(ws: WebSocket, head: Buffer): void {
+  linkOf(ws).start(head);
+}
+
+/** @internal Report `error` and destroy the socket (e.g. the heartbeat's). */
+export function abortWebSocket(ws: WebSocket, error: WebSocketError): void {
+  linkOf(ws).abort(error);
+}
+
+/** The private side of a WebSocket: the core's handler, the stream's listeners and the timers. */
+class Link implements ConnectionHandler, SenderOwner {
+  readonly connection: Connection;
+  readonly sender: Sender;
+  binaryType: BinaryType = 'nodebuffer';
+  transportClosed = false;
+  /** The type of a message being sent in fragments, as accepted (TEXT or BINARY), or 0. */
+  sending = 0;
+  /** The server's `clients` set, which this leaves on close (a field, not a listener closure per client). */
+  tracker: Set<WebSocket> | undefined = undefined;
+  /** send() returned false or reading paused: a 'drain' is owed. */
+  private drainOwed = false;
+  /** The first failure, reported as 'error'. */
+  private failure: ProtocolError | WebSocketError | undefined = undefined;
+  /** A listener's exception, thrown again once the read is handled (no 'error' listener). */
+  private thrown: { error: unknown } | undefined = undefined;
+  private closeTimer: NodeJS.Timeout | undefined = undefined;
+  private messageTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly stream: Duplex,
+    private readonly options: SocketOptions,
+    deflate: PerMessageDeflate | undefined,
+  ) {
+    this.connection = new Connection(this, { maxPayload: options.maxPayload, maxFragments: options.maxFragments, deflate });
+    this.sender = new Sender(stream, this.connection, deflate, this);
+    const tagged = stream as TaggedStream;
+    tagged[kLink] = this;
+    // Socket-only calls: an HTTP/2 stream or another Duplex has none.
+    const socket = stream as Partial<Socket>;
+    if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
+    if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
+    // The peer's FIN ends our side only once what was accepted is written (handleEnd).
+    stream.allowHalfOpen = true;
+    stream.on('data', onStreamData);
+    stream.on('drain', onStreamDrain);
+    stream.on('close', onStreamClose);
+    stream.on('end', onStreamEnd);
+    stream.on('error', onStreamError);
+  }
+
+  start(head: Buffer): void {
+    if (head.length > 0) this.read(head);
+    if (!this.connection.paused && !this.transportClosed) this.stream.resume();
   }
 
   // ConnectionHandler: what the protocol core tells us.
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.emit('message', data, isBinary);
+    if (this.messageTimer) {
+      clearTimeout(this.messageTimer);
+      this.messageTimer = undefined;
+    }
+    if (!this.dispatch('message', isBinary && this.binaryType !== 'nodebuffer' ? convert(data, this.binaryType) : data, isBinary)) return;
+    // Per-message backpressure: past the mark, take no further message out of what was read.
+    if (this.sender.bufferedAmount > this.options.highWaterMark && !this.stream.destroyed) this.pauseReading();
   }
 
   onPing(data: Buffer): void {
-    this.emit('ping', data);
+    this.dispatch('ping', data, undefined);
   }
 
   onPong(data: Buffer): void {
-    this.emit('pong', data);
+    this.dispatch('pong', data, undefined);
   }
 
   onCloseFrame(): void {
@@ -207,89 +353,178 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
   }
 
   onProtocolError(error: ProtocolError): void {
-    this.fail(error);
+    this.report(error);
   }
 
   write(data: Buffer): void {
-    this.socket.write(data);
+    this.sender.write(data);
   }
 
   closeTransport(): void {
-    // RFC 6455 §7.1.1: the server closes the TCP connection first.
-    this.socket.end();
+    this.sender.end();
     this.armCloseTimer();
   }
 
-  // Socket events, dispatched through module-level functions (no closures per connection).
+  // SenderOwner
 
-  /** @internal */
-  handleData(chunk: Buffer): void {
-    this.isAlive = true;
-    const socket = this.socket;
+  onReleased(): void {
+    if (this.drainOwed) this.watchQueue();
+  }
+
+  // Stream events, dispatched through module-level functions (no closures per connection).
+
+  read(chunk: Buffer | undefined): void {
+    const stream = this.stream;
     // Everything written while handling one read leaves in one writev.
-    socket.cork();
+    stream.cork();
     try {
-      this.connection.receive(chunk);
+      if (chunk) this.connection.receive(chunk);
+      else this.connection.resume();
     } finally {
-      // A throwing 'message' listener must not leave the socket corked.
-      socket.uncork();
+      // A throwing 'error' listener must not leave the socket corked.
+      stream.uncork();
+    }
+    const thrown = this.thrown;
+    if (thrown) {
+      this.thrown = undefined;
+      throw thrown.error;
     }
     // Receive-side backpressure: stop reading a peer we cannot answer.
-    if (this.bufferedAmount > this.options.highWaterMark && !socket.destroyed) {
-      socket.pause();
-      this.expectDrain();
+    if (this.sender.bufferedAmount > this.options.highWaterMark && !stream.destroyed) this.pauseReading();
+    // A message started and not finished must finish in time.
+    if (this.connection.inMessage && !this.messageTimer && this.connection.state === 'OPEN') {
+      this.messageTimer = setTimeout(messageTimedOut, this.options.messageTimeout, this);
+      this.messageTimer.unref();
     }
   }
 
-  /** @internal */
   handleDrain(): void {
-    // Still over the mark with held messages: deflated() looks again once they go.
-    if (this.held > 0 && this.bufferedAmount >= this.options.highWaterMark) return;
+    // Still over the mark with held messages: onReleased() looks again once they go.
+    if (this.sender.held > 0 && this.sender.bufferedAmount >= this.options.highWaterMark) return;
     this.drainOwed = false;
-    if (this.socket.isPaused()) this.socket.resume();
-    this.emit('drain');
+    this.ws.emit('drain');
+    if (this.connection.paused) this.read(undefined);
+    if (!this.connection.paused && this.stream.isPaused() && !this.transportClosed) this.stream.resume();
   }
 
-  /** @internal Join `clients`; leave it when the socket closes, before 'close' is emitted. */
-  track(clients: Set<WebSocket>): void {
-    this.tracker = clients;
-    clients.add(this);
+  handleEnd(): void {
+    // The peer ended its side: the messages accepted go out, then ours ends (allowHalfOpen streams wait for this).
+    this.connection.receiveEnd();
   }
 
-  /** @internal */
   handleClose(): void {
     this.transportClosed = true;
-    this.tracker?.delete(this);
+    this.connection.abort();
+    this.sender.drop();
+    this.tracker?.delete(this.ws);
     if (this.closeTimer) clearTimeout(this.closeTimer);
-    const { peerClose } = this.connection;
-    const code = peerClose?.code ?? this.failure?.closeCode ?? ABNORMAL_CLOSURE;
-    this.emit('close', code, peerClose?.reason ?? '');
+    if (this.messageTimer) clearTimeout(this.messageTimer);
+    const status = this.connection.closeStatus!;
+    this.ws.emit('close', status.code, status.reason);
   }
 
-  /** @internal */
-  handleSocketError(error: Error): void {
-    this.abort(new WebSocketError('SOCKET_ERROR', undefined, error));
+  /**
+   * The message deadline passed: close with 1008 (a closing handshake, so
+   * the peer learns why; `closeTimeout` bounds it). Nothing more is delivered.
+   */
+  messageTimedOut(): void {
+    this.messageTimer = undefined;
+    if (!this.connection.inMessage || this.connection.state !== 'OPEN') return;
+    this.connection.close(POLICY_VIOLATION, 'message not finished in time');
+    this.armCloseTimer();
+    this.report(new WebSocketError('MESSAGE_TIMEOUT', POLICY_VIOLATION));
+  }
+
+  /** Report `error` (if any), drop what waits and destroy the stream: readyState is CLOSING at once. */
+  abort(error: WebSocketError | undefined): void {
+    this.connection.abort();
+    this.sender.drop();
+    this.stream.destroy();
+    // Reported last: an 'error' listener already sees CLOSING.
+    if (error) this.report(error);
   }
 
   // send() and sendFrame() without a closure per message: check, write, then account.
-  private writable(callback: SendCallback | undefined): boolean {
-    if (this.connection.state === 'OPEN' && !this.transportClosed && !this.closeHeld) return true;
+  writable(callback: SendCallback | undefined): boolean {
+    if (this.connection.state === 'OPEN' && !this.transportClosed) return true;
     if (callback) process.nextTick(callback, new WebSocketError('NOT_OPEN'));
     return false;
   }
 
-  private afterWrite(callback: SendCallback | undefined): boolean {
-    if (callback) this.socket.write(EMPTY, callback);
-    const queued = this.bufferedAmount;
+  afterWrite(): boolean {
+    const queued = this.sender.bufferedAmount;
     if (queued > this.options.maxBufferedAmount) {
-      this.fail(new WebSocketError('SEND_BUFFER_LIMIT', POLICY_VIOLATION));
-      this.connection.close(POLICY_VIOLATION, 'send buffer limit exceeded');
-      this.closeTransport();
+      this.report(new WebSocketError('SEND_BUFFER_LIMIT', POLICY_VIOLATION));
+      this.connection.fail(POLICY_VIOLATION, 'send buffer limit exceeded');
       return false;
     }
     if (queued < this.options.highWaterMark) return true;
     this.expectDrain();
     return false;
+  }
+
+  control(kind: 'ping' | 'pong', data: Sendable | SendCallback | undefined, mask: boolean | SendCallback | undefined, callback: SendCallback | undefined): void {
+    // ws's call forms: (cb), (data, cb), (data, mask, cb).
+    if (typeof data === 'function') {
+      callback = data;
+      data = undefined;
+      mask = undefined;
+    } else if (typeof mask === 'function') {
+      callback = mask;
+      mask = undefined;
+    }
+    if (mask) throw noMask(kind);
+    const payload = data === undefined ? EMPTY_BUFFER : toBuffer(data);
+    // RFC 6455 §5.5.2: also after our Close, until the peer's.
+    if (this.transportClosed || this.connection.state === 'CLOSED') {
+      if (payload.length > 125) throw new RangeError('control frame payload is over 125 bytes');
+      if (callback) process.nextTick(callback, new WebSocketError('NOT_OPEN'));
+      return;
+    }
+    if (kind === 'ping') this.connection.ping(payload);
+    else this.connection.pong(payload);
+    if (callback) this.sender.callback(callback);
+  }
+
+  armCloseTimer(): void {
+    if (this.closeTimer || this.transportClosed) return;
+    this.closeTimer = setTimeout(destroyStream, this.options.closeTimeout, this.stream);
+    this.closeTimer.unref();
+  }
+
+  /** Emit an event of the parser's; false if a listener threw. */
+  private dispatch(event: string, data: unknown, isBinary: boolean | undefined): boolean {
+    try {
+      if (isBinary === undefined) this.ws.emit(event, data);
+      else this.ws.emit(event, data, isBinary);
+      return true;
+    } catch (error) {
+      this.listenerThrew(error);
+      return false;
+    }
+  }
+
+  private pauseReading(): void {
+    this.connection.pause();
+    this.stream.pause();
+    this.expectDrain();
+  }
+
+  /**
+   * A listener threw: the connection is failed with 1011 (RFC 6455 §7.4.1),
+   * after the messages already accepted, and nothing more is delivered.
+   */
+  private listenerThrew(error: unknown): void {
+    this.connection.fail(INTERNAL_ERROR);
+    if (this.ws.listenerCount('error') > 0) this.report(new WebSocketError('LISTENER_ERROR', INTERNAL_ERROR, error));
+    else this.thrown ??= { error };
+  }
+
+  private report(error: ProtocolError | WebSocketError): void {
+    if (this.failure) return;
+    this.failure = error;
+    // An unhandled 'error' must not crash the process: emit only to listeners.
+    if (this.ws.listenerCount('error') > 0) this.ws.emit('error', error);
   }
 
   /**
@@ -305,144 +540,52 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
   }
 
   private watchQueue(): void {
-    const socket = this.socket;
-    // A socket that needs a drain emits 'drain'; an ended one takes no writes.
-    if (socket.writableNeedDrain || socket.writableEnded || socket.destroyed) return;
-    // Only held messages keep it over the mark: deflated() looks again once they go.
-    if (socket.writableLength === 0 && this.held > 0) return;
-    socket.write(EMPTY, (error) => {
+    const stream = this.stream;
+    // A stream that needs a drain emits 'drain'; an ended one takes no writes.
+    if (stream.writableNeedDrain || stream.writableEnded || stream.destroyed) return;
+    // Only held messages keep it over the mark: onReleased() looks again once they go.
+    if (stream.writableLength === 0 && this.sender.held > 0) return;
+    stream.write(EMPTY_BUFFER, (error) => {
       if (error || !this.drainOwed) return;
-      if (this.bufferedAmount < this.options.highWaterMark) this.handleDrain();
+      if (this.sender.bufferedAmount < this.options.highWaterMark) this.handleDrain();
       else this.watchQueue();
     });
   }
-
-  // permessage-deflate: large messages compressed on the threadpool, in order.
-
-  /** Start compressing a large message on the threadpool; false if it goes out now instead. */
-  private deflateLater(data: Buffer, isBinary: boolean, callback: SendCallback | undefined): boolean {
-    if (!this.deflate || data.length < ASYNC_DEFLATE_BYTES) return false;
-    const options = this.deflate.deflateOptions(data);
-    if (!options) return false;
-    this.backlog = [];
-    this.held += data.length;
-    deflateOffLoop(data, options, (out) => this.deflated(data, isBinary, callback, out));
-    return true;
-  }
-
-  private hold(item: Held): boolean {
-    this.backlog!.push(item);
-    this.held += heldBytes(item);
-    return this.afterWrite(undefined);
-  }
-
-  /** A message compressed on the threadpool: send it, then what waited behind it. */
-  private deflated(data: Buffer, isBinary: boolean, callback: SendCallback | undefined, out: Buffer | undefined): void {
-    this.held -= data.length;
-    const backlog = this.backlog!;
-    this.backlog = undefined;
-    const socket = this.socket;
-    socket.cork();
-    try {
-      if (!this.sendable()) {
-        this.drop([{ kind: 'message', data, isBinary, callback }, ...backlog]);
-        return;
-      }
-      const payload = out && this.deflate!.finishDeflate(data, out);
-      if (payload) this.connection.sendCompressed(payload, isBinary);
-      else this.connection.send(data, isBinary, false);
-      if (callback) socket.write(EMPTY, callback);
-      this.release(backlog);
-    } finally {
-      socket.uncork();
-    }
-    if (this.drainOwed) this.watchQueue();
-  }
-
-  /** Send what was held, in order, until one more large message needs the threadpool. */
-  private release(items: Held[]): void {
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      if (this.backlog) {
-        // Compressing again: the rest waits behind that message (still counted in `held`).
-        this.backlog.push(...items.slice(i));
-        return;
-      }
-      this.held -= heldBytes(item);
-      if (!this.sendable()) {
-        this.drop(items.slice(i));
-        return;
-      }
-      if (item.kind === 'close') {
-        this.connection.close(item.code, item.reason);
-      } else if (item.kind === 'frame') {
-        this.connection.sendEncoded(item.data);
-        if (item.callback) this.socket.write(EMPTY, item.callback);
-      } else if (!this.deflateLater(item.data, item.isBinary, item.callback)) {
-        this.connection.send(item.data, item.isBinary);
-        if (item.callback) this.socket.write(EMPTY, item.callback);
-      }
-    }
-  }
-
-  private sendable(): boolean {
-    return this.connection.state === 'OPEN' && !this.transportClosed;
-  }
-
-  /**
-   * The connection closed while these waited: they are not sent, and their
-   * callbacks hear so. Nothing else is held then (one compression at a time).
-   */
-  private drop(items: Held[]): void {
-    this.held = 0;
-    for (const item of items) {
-      if (item.kind !== 'close' && item.callback) process.nextTick(item.callback, new WebSocketError('NOT_OPEN'));
-    }
-  }
-
-  private fail(error: ProtocolError | WebSocketError): void {
-    if (this.failure) return;
-    this.failure = error;
-    // An unhandled 'error' must not crash the process: emit only to listeners.
-    if (this.listenerCount('error') > 0) this.emit('error', error);
-  }
-
-  private armCloseTimer(): void {
-    if (this.closeTimer || this.transportClosed) return;
-    this.closeTimer = setTimeout(destroySocket, this.options.closeTimeout, this.socket);
-    this.closeTimer.unref();
-  }
-
-  /** @internal Feed bytes that arrived with the handshake. */
-  receiveHead(head: Buffer): void {
-    if (head.length > 0) this.handleData(head);
-  }
 }
 
-const EMPTY = Buffer.alloc(0);
-
-function destroySocket(socket: Socket): void {
-  socket.destroy();
+/** A binary message as `binaryType` asks (ws's forms). */
+function convert(data: Buffer, type: BinaryType): ArrayBuffer | Buffer[] {
+  if (type === 'fragments') return [data];
+  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  return (whole ? data.buffer : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) as ArrayBuffer;
 }
 
-function onSocketData(this: TaggedSocket, chunk: Buffer): void {
-  this[kWebSocket]!.handleData(chunk);
+function destroyStream(stream: Duplex): void {
+  stream.destroy();
 }
 
-function onSocketDrain(this: TaggedSocket): void {
-  this[kWebSocket]!.handleDrain();
+function messageTimedOut(link: Link): void {
+  link.messageTimedOut();
 }
 
-function onSocketClose(this: TaggedSocket): void {
-  this[kWebSocket]!.handleClose();
+function onStreamData(this: TaggedStream, chunk: Buffer): void {
+  const link = this[kLink]!;
+  link.ws.isAlive = true;
+  link.read(chunk);
 }
 
-function onSocketEnd(this: TaggedSocket): void {
-  // The peer closed its side: finish ours (allowHalfOpen sockets wait for this).
-  // Not twice: a second end() only builds an ERR_STREAM_ALREADY_FINISHED (~1 KiB, with its stack).
-  if (!this.writableEnded) this.end();
+function onStreamDrain(this: TaggedStream): void {
+  this[kLink]!.handleDrain();
 }
 
-function onSocketError(this: TaggedSocket, error: Error): void {
-  this[kWebSocket]!.handleSocketError(error);
+function onStreamClose(this: TaggedStream): void {
+  this[kLink]!.handleClose();
+}
+
+function onStreamEnd(this: TaggedStream): void {
+  this[kLink]!.handleEnd();
+}
+
+function onStreamError(this: TaggedStream, error: Error): void {
+  this[kLink]!.abort(new WebSocketError('SOCKET_ERROR', undefined, error));
 }

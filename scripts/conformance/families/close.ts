@@ -5,8 +5,9 @@
  * codes and which may appear on the wire) and the IANA "WebSocket Close Code
  * Number Registry" (§11.7), which registers 1012-1014 after the RFC.
  */
-import { type Case, type CaseContext, type Family, Mismatch, describeEvent, expectClose, expectMessage, expectServing } from '../case.js';
-import { Conn, type Target, buildRequest, sleep } from '../client.js';
+import { startCli } from '../../../spec/support/cli.js';
+import { type Case, type CaseContext, Context, type Family, Mismatch, describeEvent, expectClose, expectMessage, expectPong, expectServing, expectTcpClose } from '../case.js';
+import { Conn, type Target, buildRequest, sleep, targetFromUrl } from '../client.js';
 import { OP, closeBody, frame, frames } from '../wire.js';
 
 const u = (s: string) => Buffer.from(s, 'utf8');
@@ -260,9 +261,44 @@ const RANGES: Range[] = [
   { from: 50_001, to: 65_535, valid: false, why: 'not defined by RFC 6455' },
 ];
 
+/**
+ * RFC 6455 §5.5.1 and §5.5.2 when the server closes first: after its Close
+ * no data frames, and pings are still answered until ours. The trigger is
+ * the message deadline (docs/security.md), so the case runs its own
+ * `strictws echo --message-timeout 300`, whichever server the run targets.
+ */
+const serverFirst: Case[] = [
+  {
+    id: '7.5.1',
+    description: 'The server closes first (a message left unfinished past --message-timeout 300 ms); then a ping, the rest of the message, a ping, our Close',
+    expectation: 'close 1008; each ping after it gets its pong, the finished message no echo (RFC 6455 §5.5.1, §5.5.2); after our Close, TCP close',
+    slow: true,
+    async run(t) {
+      const server = await startCli('echo', ['--message-timeout', '300', '--log-level', 'error']);
+      const own = new Context(targetFromUrl(server.url));
+      try {
+        const c = await own.open();
+        await c.send(frame({ opcode: OP.TEXT, payload: 'never finished ', fin: false }));
+        const e = await c.next(5_000);
+        if (e.type !== 'close' || e.code !== 1008) throw new Mismatch(`expected close 1008 after the message deadline, got ${describeEvent(e)}`);
+        t.note(`${describeEvent(e)} (own server: strictws echo --message-timeout 300)`);
+        await c.send(frame({ opcode: OP.PING, payload: 'still there?' }));
+        await expectPong(t, c, u('still there?'));
+        await c.send(frames({ opcode: OP.CONT, payload: 'in time' }, { opcode: OP.PING, payload: 'and now?' }));
+        await expectPong(t, c, u('and now?'));
+        await c.send(frame({ opcode: OP.CLOSE, payload: closeBody(1008) }));
+        await expectTcpClose(t, c);
+      } finally {
+        own.cleanup();
+        await server.stop();
+      }
+    },
+  },
+];
+
 export const close: Family = {
   id: '7',
   title: 'Close',
-  summary: 'RFC 6455 §5.5.1, §7: closes with and without a body, reasons of 0 and 123 bytes, over-long and invalid UTF-8 reasons, nothing processed after a close, abrupt TCP closes and resets, and every status code 0-65535 on its own connection, valid ones echoed and the rest failed with 1002.',
-  cases: [...basic, ...afterClose, ...abrupt, ...RANGES.map((r, i) => rangeCase(`7.4.${i + 1}`, r))],
+  summary: 'RFC 6455 §5.5.1, §5.5.2, §7: closes with and without a body, reasons of 0 and 123 bytes, over-long and invalid UTF-8 reasons, nothing processed after a close, abrupt TCP closes and resets, every status code 0-65535 on its own connection, valid ones echoed and the rest failed with 1002, and pings answered after the server closes first.',
+  cases: [...basic, ...afterClose, ...abrupt, ...RANGES.map((r, i) => rangeCase(`7.4.${i + 1}`, r)), ...serverFirst],
 };
