@@ -228,8 +228,10 @@ describe('handleProtocols', () => {
     const offers: string[][] = [];
     const { wss, url } = await standalone({
       handleProtocols: (offered) => {
+        // ws's form: a Set, in the client's order.
+        expect(offered).toBeInstanceOf(Set);
         offers.push([...offered]);
-        return offered.includes('chat.v2') ? 'chat.v2' : false;
+        return offered.has('chat.v2') ? 'chat.v2' : false;
       },
     });
     const serverSide = new Promise<string>((resolve) => wss.once('connection', (ws) => resolve(ws.protocol)));

@@ -59,7 +59,9 @@ export class RequestReader {
   private headerCount = 0;
 
   constructor(limits: RequestLimits = {}) {
-    this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
+    // A limit given as undefined means its default, never "no limit".
+    const { maxRequestLine: line, maxHeaders: count, maxHeaderBytes: bytes } = limits;
+    this.limits = { maxRequestLine: line ?? DEFAULT_REQUEST_LIMITS.maxRequestLine, maxHeaders: count ?? DEFAULT_REQUEST_LIMITS.maxHeaders, maxHeaderBytes: bytes ?? DEFAULT_REQUEST_LIMITS.maxHeaderBytes };
   }
 
   /** Feed bytes. Returns the request once its head is complete. */
@@ -143,6 +145,12 @@ export interface UpgradeRequest {
   headers: Map<string, string[]>;
 }
 
+/** The path of a request target: the target without its query (RFC 3986 §3.4). */
+export function requestPath(target: string): string {
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}
+
 /** Split a comma-separated field into its trimmed, non-empty elements (RFC 9110 §5.6.1). */
 export function listElements(values: readonly string[] | undefined): string[] {
   const out: string[] = [];
@@ -212,7 +220,7 @@ export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}
   if (policy.origins && origins !== undefined && (origin === undefined || !policy.origins.includes(origin))) {
     throw new HandshakeError('FORBIDDEN_ORIGIN', `origin ${origin} is not allowed`);
   }
-  if (policy.path !== undefined && request.target.split('?')[0] !== policy.path) {
+  if (policy.path !== undefined && requestPath(request.target) !== policy.path) {
     throw new HandshakeError('NOT_FOUND', `no WebSocket endpoint at ${request.target}`);
   }
   // RFC 6455 §4.2.1 item 8 and §11.3.4: a list of tokens.
@@ -259,10 +267,16 @@ export function selectProtocol(
   return chosen;
 }
 
-function headerLines(headers: Readonly<Record<string, string>>): string {
+/** Response header fields, by name or as [name, value] pairs (a name may then repeat, e.g. Set-Cookie). */
+export type ResponseHeaders = Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>;
+
+const entries = (headers: ResponseHeaders) => (Array.isArray(headers) ? headers : Object.entries(headers));
+
+// RFC 9110 §5.1 and §5.5: a token name and a value of field-value characters (no CR or LF).
+function headerLines(headers: ResponseHeaders): string {
   let out = '';
-  for (const [name, value] of Object.entries(headers)) {
-    if (!TOKEN.test(name) || /[\r\n]/.test(value)) throw new TypeError(`invalid response header ${name}`);
+  for (const [name, value] of entries(headers)) {
+    if (!TOKEN.test(name) || typeof value !== 'string' || !FIELD_VALUE.test(value)) throw new TypeError(`invalid response header ${JSON.stringify(name)}`);
     out += `${name}: ${value}\r\n`;
   }
   return out;
@@ -273,19 +287,20 @@ export interface AcceptResponse {
   protocol?: string;
   /** The Sec-WebSocket-Extensions value agreed, if any. */
   extensions?: string;
-  headers?: Readonly<Record<string, string>>;
+  /** More header fields, e.g. from the server's 'headers' event. */
+  headers?: ResponseHeaders;
 }
 
 /** RFC 6455 §4.2.2 item 5: the 101 response that completes the handshake. */
-export function buildAcceptResponse({ key, protocol, extensions, headers = {} }: AcceptResponse): Buffer {
-  const fields: Record<string, string> = {
-    Upgrade: 'websocket',
-    Connection: 'Upgrade',
-    'Sec-WebSocket-Accept': acceptKey(key),
-  };
-  if (protocol !== undefined) fields['Sec-WebSocket-Protocol'] = protocol;
-  if (extensions) fields['Sec-WebSocket-Extensions'] = extensions;
-  return Buffer.from(`HTTP/1.1 101 Switching Protocols\r\n${headerLines({ ...fields, ...headers })}\r\n`, 'latin1');
+export function buildAcceptResponse({ key, protocol, extensions, headers = [] }: AcceptResponse): Buffer {
+  const fields: Array<[string, string]> = [
+    ['Upgrade', 'websocket'],
+    ['Connection', 'Upgrade'],
+    ['Sec-WebSocket-Accept', acceptKey(key)],
+  ];
+  if (protocol !== undefined) fields.push(['Sec-WebSocket-Protocol', protocol]);
+  if (extensions) fields.push(['Sec-WebSocket-Extensions', extensions]);
+  return Buffer.from(`HTTP/1.1 101 Switching Protocols\r\n${headerLines([...fields, ...entries(headers)])}\r\n`, 'latin1');
 }
 
 /** RFC 6455 §4.2.2: a short HTTP error response; the connection closes after it. */
