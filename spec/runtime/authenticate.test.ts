@@ -7,13 +7,13 @@
  * handleUpgrade once.
  */
 import { once } from 'node:events';
-import { type IncomingMessage, type Server, createServer } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type ServerOptions, WebSocketServer } from '../../src/server/index.js';
-import { delay, httpGet, listen, upgradeRequest } from './support.js';
+import { delay, httpGet, httpServer as startHttp, listen, upgradeRequest } from './support.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -25,16 +25,7 @@ const onRejection = (reason: unknown) => rejections.push(reason);
 beforeAll(() => void process.on('unhandledRejection', onRejection));
 afterAll(() => void process.off('unhandledRejection', onRejection));
 
-async function httpServer(): Promise<{ http: Server; port: number }> {
-  const http = createServer((_req, res) => res.end('plain'));
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  cleanups.push(async () => {
-    http.closeAllConnections();
-    await new Promise((resolve) => http.close(resolve));
-  });
-  return { http, port: (http.address() as AddressInfo).port };
-}
+const httpServer = () => startHttp((_req, res) => res.end('plain'), cleanups);
 
 type Mode = 'standalone' | 'attached' | 'noServer';
 const MODES: Mode[] = ['standalone', 'attached', 'noServer'];

@@ -4,13 +4,13 @@
  * authenticate, origins, handleProtocols; 426 for a plain GET.
  */
 import { once } from 'node:events';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebSocketServer } from '../../src/server/index.js';
-import { OP, RawClient, clientFrame, delay, echo, httpGet, listen } from './support.js';
+import { OP, RawClient, clientFrame, delay, echo, httpGet, httpServer as startHttp, listen } from './support.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -24,16 +24,7 @@ async function standalone(options: Parameters<typeof listen>[0] = {}) {
   return server;
 }
 
-async function httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ http: Server; port: number }> {
-  const http = createServer(handler);
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  cleanups.push(async () => {
-    http.closeAllConnections();
-    await new Promise((resolve) => http.close(resolve));
-  });
-  return { http, port: (http.address() as AddressInfo).port };
-}
+const httpServer = (handler: (req: IncomingMessage, res: ServerResponse) => void) => startHttp(handler, cleanups);
 
 /** Open a ws client, send `message`, resolve with the echo. */
 async function roundTrip(url: string, message = 'hello'): Promise<string> {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { request as httpRequest } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import { type AddressInfo, type Socket, connect } from 'node:net';
 import { type ServerOptions, WebSocketServer } from '../../src/server/index.js';
 
@@ -31,6 +31,24 @@ export async function listen(options: Omit<ServerOptions, 'port'> = {}): Promise
   await once(wss, 'listening');
   const { port } = wss.address() as AddressInfo;
   return { wss, port, url: `ws://127.0.0.1:${port}/` };
+}
+
+/**
+ * An http.Server on 127.0.0.1 and a free port; `cleanups` gets what closes
+ * it (its connections included).
+ */
+export async function httpServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  cleanups: Array<() => Promise<unknown>>,
+): Promise<{ http: Server; port: number }> {
+  const http = createServer(handler);
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  cleanups.push(async () => {
+    http.closeAllConnections();
+    await new Promise((resolve) => http.close(resolve));
+  });
+  return { http, port: (http.address() as AddressInfo).port };
 }
 
 /** Echo like `strictws echo`: text as text, binary as binary. */
