@@ -26,8 +26,8 @@
     ws.send(message.type === 'text' ? message.text : decode(message.base64));
   }
 
-  function connect(url) {
-    const ws = new WebSocket(url);
+  function connect(url, protocols) {
+    const ws = new WebSocket(url, protocols || []);
     ws.binaryType = 'arraybuffer';
     return ws;
   }
@@ -81,6 +81,16 @@
       ws.close(1000);
       await close;
       return extensions;
+    },
+
+    async subprotocol({ url, protocols }) {
+      const ws = connect(url, protocols);
+      await opened(ws);
+      const protocol = ws.protocol;
+      const close = closed(ws);
+      ws.close(1000);
+      await close;
+      return protocol;
     },
 
     async untilClosed({ url, messages }) {

@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { type InteropClient, type Message, type Session, binary, describeInterop, text } from './cases.js';
 
-function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
+function open(url: string, protocols: string[] = []): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols);
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
@@ -80,6 +80,14 @@ const client: InteropClient = {
     return extensions;
   },
 
+  async subprotocol(url, protocols) {
+    const ws = await open(url, protocols);
+    const protocol = ws.protocol;
+    ws.close(1000);
+    await once(ws, 'close');
+    return protocol;
+  },
+
   async dispose() {},
 };
 
@@ -87,5 +95,6 @@ describeInterop({
   name: 'ws client',
   reportsPings: true,
   canPing: true,
+  offersSubprotocols: true,
   create: async () => client,
 });
