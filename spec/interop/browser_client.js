@@ -45,6 +45,17 @@
     });
   }
 
+  // Connect, read what the handshake agreed, close with 1000.
+  async function openAndRead(url, protocols, read) {
+    const ws = connect(url, protocols);
+    await opened(ws);
+    const value = read(ws);
+    const close = closed(ws);
+    ws.close(1000);
+    await close;
+    return value;
+  }
+
   window.interop = {
     async exchange({ url, messages, expected }) {
       const ws = connect(url);
@@ -73,25 +84,9 @@
       return close;
     },
 
-    async extensions({ url }) {
-      const ws = connect(url);
-      await opened(ws);
-      const extensions = ws.extensions;
-      const close = closed(ws);
-      ws.close(1000);
-      await close;
-      return extensions;
-    },
+    extensions: ({ url }) => openAndRead(url, [], (ws) => ws.extensions),
 
-    async subprotocol({ url, protocols }) {
-      const ws = connect(url, protocols);
-      await opened(ws);
-      const protocol = ws.protocol;
-      const close = closed(ws);
-      ws.close(1000);
-      await close;
-      return protocol;
-    },
+    subprotocol: ({ url, protocols }) => openAndRead(url, protocols, (ws) => ws.protocol),
 
     async untilClosed({ url, messages }) {
       const ws = connect(url);

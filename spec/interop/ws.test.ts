@@ -15,6 +15,15 @@ function open(url: string, protocols: string[] = []): Promise<WebSocket> {
   });
 }
 
+/** Connect, read what the handshake agreed, close with 1000. */
+async function openAndRead(url: string, protocols: string[], read: (ws: WebSocket) => string): Promise<string> {
+  const ws = await open(url, protocols);
+  const value = read(ws);
+  ws.close(1000);
+  await once(ws, 'close');
+  return value;
+}
+
 function send(ws: WebSocket, message: Message): void {
   if (message.type === 'text') ws.send(message.text);
   else ws.send(message.data, { binary: true });
@@ -72,21 +81,9 @@ const client: InteropClient = {
     return data;
   },
 
-  async extensions(url) {
-    const ws = await open(url);
-    const extensions = ws.extensions;
-    ws.close(1000);
-    await once(ws, 'close');
-    return extensions;
-  },
+  extensions: (url) => openAndRead(url, [], (ws) => ws.extensions),
 
-  async subprotocol(url, protocols) {
-    const ws = await open(url, protocols);
-    const protocol = ws.protocol;
-    ws.close(1000);
-    await once(ws, 'close');
-    return protocol;
-  },
+  subprotocol: (url, protocols) => openAndRead(url, protocols, (ws) => ws.protocol),
 
   async dispose() {},
 };
