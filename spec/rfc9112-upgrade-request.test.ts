@@ -22,7 +22,7 @@ import {
   validateUpgrade,
 } from '../src/protocol/index.js';
 import { WebSocketServer } from '../src/server/index.js';
-import { listenHttp } from './runtime/support.js';
+import { httpServer } from './runtime/support.js';
 import { type HeaderList, handshake, handshakeRequest, parseResponse, readRequest, validHeaders, withHeader } from './helpers.js';
 
 function rejection(bytes: Uint8Array, policy?: Parameters<typeof handshake>[1]): HandshakeError {
@@ -241,10 +241,8 @@ afterEach(async () => {
 
 type Mode = 'standalone' | 'server' | 'noServer';
 
-async function startHttp(): Promise<{ http: Server; port: number }> {
-  const server = await listenHttp((_req, res) => res.end('plain'));
-  cleanups.push(server.close);
-  return server;
+function startHttp(): Promise<{ http: Server; port: number }> {
+  return httpServer((_req, res) => res.end('plain'), cleanups);
 }
 
 /** A server in `mode` with path /ws; returns its port. */

@@ -6,5 +6,6 @@ export {
   HandshakeFailures,
   encodeMessage,
   isValidCloseCode,
+  requestPath,
   type DeflateOptions,
 } from './protocol/index.js';

@@ -26,8 +26,8 @@
     ws.send(message.type === 'text' ? message.text : decode(message.base64));
   }
 
-  function connect(url) {
-    const ws = new WebSocket(url);
+  function connect(url, protocols) {
+    const ws = new WebSocket(url, protocols || []);
     ws.binaryType = 'arraybuffer';
     return ws;
   }
@@ -43,6 +43,17 @@
     return new Promise((resolve) => {
       ws.addEventListener('close', (event) => resolve({ code: event.code, reason: event.reason }), { once: true });
     });
+  }
+
+  // Connect, read what the handshake agreed, close with 1000.
+  async function openAndRead(url, protocols, read) {
+    const ws = connect(url, protocols);
+    await opened(ws);
+    const value = read(ws);
+    const close = closed(ws);
+    ws.close(1000);
+    await close;
+    return value;
   }
 
   window.interop = {
@@ -73,15 +84,9 @@
       return close;
     },
 
-    async extensions({ url }) {
-      const ws = connect(url);
-      await opened(ws);
-      const extensions = ws.extensions;
-      const close = closed(ws);
-      ws.close(1000);
-      await close;
-      return extensions;
-    },
+    extensions: ({ url }) => openAndRead(url, [], (ws) => ws.extensions),
+
+    subprotocol: ({ url, protocols }) => openAndRead(url, protocols, (ws) => ws.protocol),
 
     async untilClosed({ url, messages }) {
       const ws = connect(url);

@@ -50,6 +50,8 @@ export interface InteropClient {
   ping?(url: string, payload: Buffer): Promise<Buffer>;
   /** Connect, close with 1000; resolves with the extensions the client reports as negotiated ('' for none). */
   extensions(url: string): Promise<string>;
+  /** Where implemented: connect offering `protocols`, close with 1000; resolves with the subprotocol the client reports. */
+  subprotocol?(url: string, protocols: string[]): Promise<string>;
   dispose(): Promise<void>;
 }
 
@@ -61,6 +63,8 @@ export interface ClientSpec {
   reportsPings: boolean;
   /** Whether the client can send a ping and observe the pong (then `ping` is implemented). */
   canPing: boolean;
+  /** Whether `subprotocol` is implemented: the client offers subprotocols (issue #11). */
+  offersSubprotocols?: boolean;
   create(context: { pageUrl: string }): Promise<InteropClient>;
 }
 
@@ -240,6 +244,12 @@ export function describeInterop(spec: ClientSpec): void {
       const codes = await Promise.all([echo?.stop(), small?.stop(), deflate?.stop()]);
       expect(codes).toEqual([0, 0, 0]);
     });
+
+    if (spec.offersSubprotocols) {
+      it('a client that offers subprotocols connects: the server picks the first offered (no handleProtocols)', async () => {
+        expect(await client.subprotocol!(echo.url, ['chat', 'superchat'])).toBe('chat');
+      });
+    }
 
     it('without --deflate, the client\'s permessage-deflate offer is declined', async () => {
       expect(await client.extensions(echo.url)).toBe('');

@@ -26,5 +26,6 @@ describeInterop({
   peer: peers.chromium,
   reportsPings: false,
   canPing: false,
+  offersSubprotocols: true,
   create,
 });

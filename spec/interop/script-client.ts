@@ -26,6 +26,7 @@ export function scriptClient(call: ScriptCall, dispose: () => Promise<void> = as
       return { received: session.received.map(fromWire), close: session.close };
     },
     extensions: (url) => call<string>('extensions', { url }),
+    subprotocol: (url, protocols) => call<string>('subprotocol', { url, protocols }),
     dispose,
   };
 }

@@ -24,5 +24,6 @@ describeInterop({
   name: 'undici WebSocket',
   reportsPings: false,
   canPing: false,
+  offersSubprotocols: true,
   create,
 });

@@ -7,12 +7,21 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { type InteropClient, type Message, type Session, binary, describeInterop, text } from './cases.js';
 
-function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
+function open(url: string, protocols: string[] = []): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols);
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
+}
+
+/** Connect, read what the handshake agreed, close with 1000. */
+async function openAndRead(url: string, protocols: string[], read: (ws: WebSocket) => string): Promise<string> {
+  const ws = await open(url, protocols);
+  const value = read(ws);
+  ws.close(1000);
+  await once(ws, 'close');
+  return value;
 }
 
 function send(ws: WebSocket, message: Message): void {
@@ -72,13 +81,9 @@ const client: InteropClient = {
     return data;
   },
 
-  async extensions(url) {
-    const ws = await open(url);
-    const extensions = ws.extensions;
-    ws.close(1000);
-    await once(ws, 'close');
-    return extensions;
-  },
+  extensions: (url) => openAndRead(url, [], (ws) => ws.extensions),
+
+  subprotocol: (url, protocols) => openAndRead(url, protocols, (ws) => ws.protocol),
 
   async dispose() {},
 };
@@ -87,5 +92,6 @@ describeInterop({
   name: 'ws client',
   reportsPings: true,
   canPing: true,
+  offersSubprotocols: true,
   create: async () => client,
 });

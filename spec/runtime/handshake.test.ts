@@ -4,13 +4,13 @@
  * authenticate, origins, handleProtocols; 426 for a plain GET.
  */
 import { once } from 'node:events';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebSocketServer } from '../../src/server/index.js';
-import { OP, RawClient, clientFrame, delay, echo, httpGet, listen, listenHttp } from './support.js';
+import { OP, RawClient, clientFrame, delay, echo, httpGet, httpServer as startHttp, listen } from './support.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -24,11 +24,7 @@ async function standalone(options: Parameters<typeof listen>[0] = {}) {
   return server;
 }
 
-async function httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ http: Server; port: number }> {
-  const server = await listenHttp(handler);
-  cleanups.push(server.close);
-  return server;
-}
+const httpServer = (handler: (req: IncomingMessage, res: ServerResponse) => void) => startHttp(handler, cleanups);
 
 /** Open a ws client, send `message`, resolve with the echo. */
 async function roundTrip(url: string, message = 'hello'): Promise<string> {
@@ -223,8 +219,10 @@ describe('handleProtocols', () => {
     const offers: string[][] = [];
     const { wss, url } = await standalone({
       handleProtocols: (offered) => {
+        // ws's form: a Set, in the client's order.
+        expect(offered).toBeInstanceOf(Set);
         offers.push([...offered]);
-        return offered.includes('chat.v2') ? 'chat.v2' : false;
+        return offered.has('chat.v2') ? 'chat.v2' : false;
       },
     });
     const serverSide = new Promise<string>((resolve) => wss.once('connection', (ws) => resolve(ws.protocol)));

@@ -33,18 +33,22 @@ export async function listen(options: Omit<ServerOptions, 'port'> = {}): Promise
   return { wss, port, url: `ws://127.0.0.1:${port}/` };
 }
 
-/** An http.Server on 127.0.0.1 and a free port; `close` ends its connections and stops it. */
-export async function listenHttp(
+/**
+ * An http.Server on 127.0.0.1 and a free port; `cleanups` gets what closes
+ * it (its connections included).
+ */
+export async function httpServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ http: Server; port: number; close: () => Promise<unknown> }> {
+  cleanups: Array<() => Promise<unknown>>,
+): Promise<{ http: Server; port: number }> {
   const http = createServer(handler);
   http.listen(0, '127.0.0.1');
   await once(http, 'listening');
-  const close = () => {
+  cleanups.push(async () => {
     http.closeAllConnections();
-    return new Promise((resolve) => http.close(resolve));
-  };
-  return { http, port: (http.address() as AddressInfo).port, close };
+    await new Promise((resolve) => http.close(resolve));
+  });
+  return { http, port: (http.address() as AddressInfo).port };
 }
 
 /** Echo like `strictws echo`: text as text, binary as binary. */

@@ -1,6 +1,6 @@
 /** Serving a page over plain HTTP, next to the WebSocket endpoint on the same port. */
 import type { IncomingMessage } from 'node:http';
-import type { HttpResponse } from '../index.js';
+import { type HttpResponse, requestPath } from '../index.js';
 import type { Page } from './pages/page.js';
 
 /** Answers a plain request, or returns undefined to leave it to the server (426). */
@@ -9,8 +9,7 @@ export type RequestHandler = (request: IncomingMessage) => HttpResponse | undefi
 /** Serve `page` on GET and HEAD of "/" (any query). Anything else is left to the server. */
 export function pageHandler(page: Page): RequestHandler {
   return (request) => {
-    const path = (request.url ?? '').split('?')[0];
-    if (path !== '/' || (request.method !== 'GET' && request.method !== 'HEAD')) return undefined;
+    if (requestPath(request.url ?? '') !== '/' || (request.method !== 'GET' && request.method !== 'HEAD')) return undefined;
     return {
       status: 200,
       headers: {

@@ -17,7 +17,7 @@ import {
   parseOptions,
   votePage,
 } from '../apps/index.js';
-import { type DeflateFlags, UsageError, bytes, commonFlags, deflate, level, milliseconds, parse, path, port } from './args.js';
+import { UsageError, bytes, commonFlags, level, listenOptions, parse } from './args.js';
 import { type Logger, createLogger } from './log.js';
 import { serve } from './serve.js';
 
@@ -55,17 +55,6 @@ function redisUrl(value: string | undefined): string | undefined {
   return value;
 }
 
-/** The server options the common flags give (chat and vote alike). */
-function listenOptions(flags: { port: string; host: string; 'message-timeout'?: string } & DeflateFlags, wsPath: string | undefined) {
-  return {
-    port: port(flags.port),
-    host: flags.host,
-    path: wsPath,
-    perMessageDeflate: deflate(flags),
-    messageTimeout: milliseconds('message-timeout', flags['message-timeout']),
-  };
-}
-
 /** Open the backend and start the app on it; if the start fails, let go of Redis so the process can exit. */
 async function withBackend(url: string | undefined, log: Logger, start: (backend: Backend) => Promise<void>): Promise<void> {
   const backend = await openBackend(url, (message) => log.warn(`redis: ${message}`)).catch((error: Error) => {
@@ -90,8 +79,8 @@ export async function chat(argv: string[], usage: string): Promise<void> {
   const log = createLogger(level(flags['log-level']));
   const keep = history(flags.history);
   const url = redisUrl(flags.redis);
-  const wsPath = path(flags.path);
-  const listen = listenOptions(flags, wsPath);
+  const listen = listenOptions(flags);
+  const wsPath = listen.path;
   const maxPayload = flags['max-payload'] === undefined ? CHAT_LIMITS.maxPayload : bytes('max-payload', flags['max-payload']);
   await withBackend(url, log, async (shared) => {
     const app = await createChat({ backend: shared, history: keep, warn: log.warn });
@@ -109,8 +98,8 @@ export async function vote(argv: string[], usage: string): Promise<void> {
   const log = createLogger(level(flags['log-level']));
   const choices = options(flags.options);
   const url = redisUrl(flags.redis);
-  const wsPath = path(flags.path);
-  const listen = listenOptions(flags, wsPath);
+  const listen = listenOptions(flags);
+  const wsPath = listen.path;
   const maxPayload = flags['max-payload'] === undefined ? VOTE_LIMITS.maxPayload : bytes('max-payload', flags['max-payload']);
   await withBackend(url, log, async (shared) => {
     const app = await createVote({ backend: shared, options: choices, warn: log.warn });

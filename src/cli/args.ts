@@ -17,6 +17,7 @@ export const commonFlags = {
   path: { type: 'string' },
   'max-payload': { type: 'string' },
   'message-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
   deflate: { type: 'boolean', default: false },
   'deflate-threshold': { type: 'string' },
   'deflate-window-bits': { type: 'string' },
@@ -75,6 +76,25 @@ function integer(flag: string, value: string, min: number, max: number): number 
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${value}"`);
   return n;
+}
+
+/** --max-connections: open connections plus handshakes in progress (undefined: the library's default). */
+export function maxConnections(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : integer('max-connections', value, 1, Number.MAX_SAFE_INTEGER);
+}
+
+/** Where and how every command listens, from the common flags. */
+export function listenOptions(
+  flags: DeflateFlags & { port: string; host: string; path?: string; 'max-connections'?: string; 'message-timeout'?: string },
+) {
+  return {
+    port: port(flags.port),
+    host: flags.host,
+    path: path(flags.path),
+    perMessageDeflate: deflate(flags),
+    maxConnections: maxConnections(flags['max-connections']),
+    messageTimeout: milliseconds('message-timeout', flags['message-timeout']),
+  };
 }
 
 export interface DeflateFlags {

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { REDIS_RANGE, echoPage, pageHandler } from '../apps/index.js';
 import { chat, vote } from './apps.js';
-import { UsageError, bytes, commonFlags, deflate, level, milliseconds, parse, path, port } from './args.js';
+import { UsageError, bytes, commonFlags, level, listenOptions, parse } from './args.js';
 import { createLogger } from './log.js';
 import { serve } from './serve.js';
 
@@ -20,6 +20,8 @@ Options:
       --path <path>       serve WebSocket only on this path (default: any)
       --max-payload <n>   largest message in bytes, e.g. 1048576, 64k, 16MiB (default 16MiB)
       --message-timeout <ms>  a message started must end within this, or close 1008 (default 60000)
+      --max-connections <n>  open connections plus handshakes in progress; past it, 503
+                          with Retry-After and a (rate-limited) warning in the log (default 10000)
       --deflate           negotiate permessage-deflate (RFC 7692) with clients that offer it (default off)
       --deflate-threshold <n>       send messages under n bytes uncompressed (default 1k; 0: compress all)
       --deflate-window-bits <n>     LZ77 window both ways, 9-15 (default 15; smaller: less memory)
@@ -43,17 +45,13 @@ async function echo(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger(level(flags['log-level']));
-  const wsPath = path(flags.path);
+  const listen = listenOptions(flags);
   await serve(
     'echo',
     {
-      port: port(flags.port),
-      host: flags.host,
-      path: wsPath,
+      ...listen,
       maxPayload: flags['max-payload'] === undefined ? undefined : bytes('max-payload', flags['max-payload']),
-      messageTimeout: milliseconds('message-timeout', flags['message-timeout']),
-      perMessageDeflate: deflate(flags),
-      handleRequest: pageHandler(echoPage(wsPath)),
+      handleRequest: pageHandler(echoPage(listen.path)),
     },
     log,
     (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })),

@@ -1,7 +1,7 @@
 /** Running a WebSocketServer from the command line: logging and graceful shutdown. */
 import type { AddressInfo } from 'node:net';
 import { ProtocolError } from '../protocol/index.js';
-import { type ServerOptions, WebSocketServer } from '../server/index.js';
+import { DEFAULTS, type ServerOptions, WebSocketServer } from '../server/index.js';
 import type { WebSocket } from '../server/index.js';
 import type { Logger } from './log.js';
 
@@ -11,6 +11,37 @@ export interface ServeExtras {
 }
 
 let nextId = 1;
+
+/** How often, at most, the log says the connection cap was hit (a storm of refusals is one line per window). */
+export const CAP_LOG_WINDOW_MS = 10_000;
+
+/**
+ * A warning when the connection cap turns handshakes away: the first refusal
+ * is logged at once; the ones in the next `windowMs` are counted and logged
+ * as one line when it ends.
+ */
+export function capReporter(log: Logger, wss: WebSocketServer, windowMs = CAP_LOG_WINDOW_MS): () => void {
+  let refused = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const limit = () => `maxConnections ${wss.options.maxConnections ?? DEFAULTS.maxConnections}`;
+  const flush = (): void => {
+    if (refused === 0) {
+      timer = undefined;
+      return;
+    }
+    log.warn(`connection cap still reached (${limit()}): ${refused} more handshake(s) refused with 503 in the last ${windowMs / 1000} s`);
+    refused = 0;
+    timer = setTimeout(flush, windowMs).unref();
+  };
+  return () => {
+    if (timer) {
+      refused++;
+      return;
+    }
+    log.warn(`connection cap reached (${limit()}): new handshakes get 503 until connections close`);
+    timer = setTimeout(flush, windowMs).unref();
+  };
+}
 
 /**
  * Start a server, log one line per connection event, and stop cleanly on SIGINT/SIGTERM.
@@ -34,7 +65,11 @@ export function serve(
       if (options.handleRequest) log.info(`page at http://${host}:${port}/`);
       resolve(wss);
     });
-    wss.on('handshakeError', (error: Error) => log.debug(`handshake refused: ${error.message}`));
+    const capReached = capReporter(log, wss);
+    wss.on('handshakeError', (error: Error & { code?: string }) => {
+      if (error.code === 'TOO_MANY_CONNECTIONS') capReached();
+      else log.debug(`handshake refused: ${error.message}`);
+    });
     wss.on('connection', (ws: WebSocket) => {
       const id = nextId++;
       log.info(`#${id} open from ${ws.remoteAddress}`);

@@ -91,6 +91,8 @@ export const HandshakeFailures = {
   NOT_FOUND: 404,
   // RFC 9110 §15.5.9: the request head did not arrive within the handshake timeout.
   HANDSHAKE_TIMEOUT: 408,
+  // RFC 9110 §15.6.4: the server's connection cap (maxConnections) is reached; sent with Retry-After.
+  TOO_MANY_CONNECTIONS: 503,
   // RFC 9110 §15.5.15: our cap on the request line.
   REQUEST_LINE_TOO_LONG: 414,
   // RFC 6585 §5: our caps on header count and header bytes.

@@ -60,7 +60,9 @@ export class RequestReader {
   private headerCount = 0;
 
   constructor(limits: RequestLimits = {}) {
-    this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
+    // A limit given as undefined means its default, never "no limit".
+    const { maxRequestLine: line, maxHeaders: count, maxHeaderBytes: bytes } = limits;
+    this.limits = { maxRequestLine: line ?? DEFAULT_REQUEST_LIMITS.maxRequestLine, maxHeaders: count ?? DEFAULT_REQUEST_LIMITS.maxHeaders, maxHeaderBytes: bytes ?? DEFAULT_REQUEST_LIMITS.maxHeaderBytes };
   }
 
   /** Feed bytes. Returns the request once its head is complete. */
@@ -181,6 +183,14 @@ export interface UpgradeRequest {
   /** The same, parsed: every extension offered, in the client's order of preference. */
   extensionOffers: ExtensionOffer[];
   headers: Map<string, string[]>;
+}
+
+/**
+ * The path of a request target, origin-form or absolute-form (RFC 9112
+ * §3.2), without its query; undefined for a target that is neither.
+ */
+export function requestPath(target: string): string | undefined {
+  return parseTarget(target)?.path;
 }
 
 /** Split a comma-separated field into its trimmed, non-empty elements (RFC 9110 §5.6.1). */
@@ -349,10 +359,16 @@ export function selectProtocol(
   return chosen;
 }
 
-function headerLines(headers: Readonly<Record<string, string>>): string {
+/** Response header fields, by name or as [name, value] pairs (a name may then repeat, e.g. Set-Cookie). */
+export type ResponseHeaders = Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>;
+
+const entries = (headers: ResponseHeaders) => (Array.isArray(headers) ? headers : Object.entries(headers));
+
+// RFC 9110 §5.1 and §5.5: a token name and a value of field-value characters (no CR or LF).
+function headerLines(headers: ResponseHeaders): string {
   let out = '';
-  for (const [name, value] of Object.entries(headers)) {
-    if (!isToken(name) || /[\r\n]/.test(value)) throw new TypeError(`invalid response header ${name}`);
+  for (const [name, value] of entries(headers)) {
+    if (!isToken(name) || typeof value !== 'string' || !isFieldValue(value)) throw new TypeError(`invalid response header ${JSON.stringify(name)}`);
     out += `${name}: ${value}\r\n`;
   }
   return out;
@@ -363,19 +379,20 @@ export interface AcceptResponse {
   protocol?: string;
   /** The Sec-WebSocket-Extensions value agreed, if any. */
   extensions?: string;
-  headers?: Readonly<Record<string, string>>;
+  /** More header fields, e.g. from the server's 'headers' event. */
+  headers?: ResponseHeaders;
 }
 
 /** RFC 6455 §4.2.2 item 5: the 101 response that completes the handshake. */
-export function buildAcceptResponse({ key, protocol, extensions, headers = {} }: AcceptResponse): Buffer {
-  const fields: Record<string, string> = {
-    Upgrade: 'websocket',
-    Connection: 'Upgrade',
-    'Sec-WebSocket-Accept': acceptKey(key),
-  };
-  if (protocol !== undefined) fields['Sec-WebSocket-Protocol'] = protocol;
-  if (extensions) fields['Sec-WebSocket-Extensions'] = extensions;
-  return Buffer.from(`HTTP/1.1 101 Switching Protocols\r\n${headerLines({ ...fields, ...headers })}\r\n`, 'latin1');
+export function buildAcceptResponse({ key, protocol, extensions, headers = [] }: AcceptResponse): Buffer {
+  const fields: Array<[string, string]> = [
+    ['Upgrade', 'websocket'],
+    ['Connection', 'Upgrade'],
+    ['Sec-WebSocket-Accept', acceptKey(key)],
+  ];
+  if (protocol !== undefined) fields.push(['Sec-WebSocket-Protocol', protocol]);
+  if (extensions) fields.push(['Sec-WebSocket-Extensions', extensions]);
+  return Buffer.from(`HTTP/1.1 101 Switching Protocols\r\n${headerLines([...fields, ...entries(headers)])}\r\n`, 'latin1');
 }
 
 /**

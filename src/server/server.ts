@@ -2,15 +2,17 @@
  * WebSocketServer: accepts connections on its own port or on an existing
  * http(s).Server, runs the opening handshake (RFC 6455 §4.2) and hands out
  * WebSocket objects. Shaped like `ws`'s WebSocketServer.
+ *
+ * Every handshake, in every mode, is answered within `handshakeTimeout`:
+ * with a 101, with the status of its refusal, 500 when a hook fails, or 408.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { type AddressInfo, type Server as NetServer, type Socket, createServer } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { inspect } from 'node:util';
 import {
-  DEFAULT_MAX_FRAGMENTS,
-  DEFAULT_MAX_PAYLOAD,
   type DeflateOptions,
   HandshakeError,
   PerMessageDeflate,
@@ -22,17 +24,31 @@ import {
   buildErrorResponse,
   buildHttpResponse,
   negotiateDeflate,
-  parseTarget,
   rejectResponse,
+  requestPath,
   resolveDeflateOptions,
   selectProtocol,
+  trimOws,
   validateUpgrade,
 } from '../protocol/index.js';
 import { WebSocketError } from './errors.js';
+import {
+  DEFAULTS,
+  HEARTBEAT_OPTIONS,
+  RETRY_AFTER_SECONDS,
+  SERVER_OPTIONS,
+  WS_SERVER_OPTIONS,
+  checkOptions,
+  deflateOption,
+  integerOption,
+  typedOption,
+} from './options.js';
 import { fromIncomingMessage, toIncomingMessage } from './request.js';
 import { type SocketOptions, WebSocket, abortWebSocket, startWebSocket, trackWebSocket } from './websocket.js';
 
-/** What `authenticate` may answer: accept (true or nothing), 401 (false), or a status of its own. */
+export { DEFAULTS, RETRY_AFTER_SECONDS };
+
+/** What `authenticate` may answer: accept (true or nothing), 401 (false), or a refusal status (400-599) of its own. */
 export type AuthResult = boolean | void | { status: number; body?: string; headers?: Record<string, string> };
 
 /** A plain HTTP response, e.g. a page served next to the WebSocket endpoint. */
@@ -44,9 +60,9 @@ export interface HttpResponse {
 
 export interface HeartbeatOptions {
   /** How often every client is pinged (ms). */
-  interval: number;
+  interval?: number;
   /** How long a client has to show life after a ping before it is terminated (ms). */
-  timeout: number;
+  timeout?: number;
 }
 
 export interface ServerOptions extends RequestLimits {
@@ -64,13 +80,13 @@ export interface ServerOptions extends RequestLimits {
   maxPayload?: number;
   /** Most frames in one message (default 131,072); more closes with 1008. */
   maxFragments?: number;
-  /** Pick one of the offered subprotocols, or none. */
-  handleProtocols?: (offered: readonly string[], request: IncomingMessage) => string | false | null | undefined;
+  /** Pick one of the offered subprotocols, or none (false). Default: the first offered. */
+  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false | null | undefined;
   /** Decide whether to accept a client; may be async. */
   authenticate?: (request: IncomingMessage) => AuthResult | Promise<AuthResult>;
   /** Allowed Origin values (browsers always send one); others get 403. */
   origins?: readonly string[];
-  /** The whole opening handshake must finish within this (ms, default 10 s). */
+  /** The whole opening handshake must finish within this (ms, default 10 s), in every mode. */
   handshakeTimeout?: number;
   /** How long to wait for a closing handshake before destroying the socket (ms, default 10 s). */
   closeTimeout?: number;
@@ -85,6 +101,8 @@ export interface ServerOptions extends RequestLimits {
   highWaterMark?: number;
   /** Queued bytes past which a client is closed with 1008 (default 64 MiB). */
   maxBufferedAmount?: number;
+  /** Open connections plus handshakes in progress (default 10,000); past it, 503 with Retry-After. */
+  maxConnections?: number;
   /** Keep the `clients` set (default true). */
   clientTracking?: boolean;
   /**
@@ -100,31 +118,69 @@ export interface ServerOptions extends RequestLimits {
   handleRequest?: (request: IncomingMessage) => HttpResponse | undefined;
 }
 
-export const DEFAULTS = {
-  maxPayload: DEFAULT_MAX_PAYLOAD,
-  maxFragments: DEFAULT_MAX_FRAGMENTS,
-  handshakeTimeout: 10_000,
-  closeTimeout: 10_000,
-  heartbeat: { interval: 30_000, timeout: 30_000 },
-  messageTimeout: 60_000,
-  highWaterMark: 1024 * 1024,
-  maxBufferedAmount: 64 * 1024 * 1024,
-} as const;
+/** The options once checked, with every default filled in. */
+interface Settings extends Required<RequestLimits> {
+  handshakeTimeout: number;
+  maxConnections: number;
+  heartbeat: { interval: number; timeout: number } | false;
+  socket: SocketOptions;
+}
+
+/** Options only the standalone server reads: elsewhere node:http or the caller does that job. */
+const STANDALONE_ONLY: Readonly<Record<string, string>> = {
+  host: 'the attached http.Server or your own listen() call chooses the address',
+  backlog: 'the attached http.Server or your own listen() call sets the backlog',
+  handleRequest: "answer plain requests in your http.Server's 'request' handler",
+  maxRequestLine: "node:http parses the request: use its maxHeaderSize",
+  maxHeaders: 'node:http parses the request: use its maxHeadersCount',
+  maxHeaderBytes: "node:http parses the request: use its maxHeaderSize",
+};
+
+/** Fields the handshake itself sets in the 101: a 'headers' listener may not add them. */
+const HANDSHAKE_FIELDS = new Set(['upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
 
 /** RFC 6455 §7.4.1: 1001, the endpoint is going away. */
 const GOING_AWAY = 1001;
+/** RFC 9110 §15.6.1: what a failed hook answers. */
+const INTERNAL_ERROR = 500;
 
 type UpgradeCallback = (ws: WebSocket, request: IncomingMessage) => void;
+
+/** A valid upgrade request on its way to a 101. */
+interface Handshake {
+  request: IncomingMessage;
+  socket: Socket;
+  /** Bytes read past the request head: the first frames. */
+  head: Buffer;
+  upgrade: UpgradeRequest;
+  callback: UpgradeCallback;
+}
+
+/** A handshake in progress: its deadline, and what to undo when it ends. */
+interface Pending {
+  timer: NodeJS.Timeout;
+  request: IncomingMessage | undefined;
+  onClose: () => void;
+  /** Standalone mode: stop reading the request head. */
+  detach: (() => void) | undefined;
+}
+
+/** Sockets a WebSocketServer has taken for a handshake: a second handleUpgrade on one throws, as in ws. */
+const taken = new WeakSet<Duplex>();
+/** The strictws servers attached to each http.Server, in the order their 'upgrade' listeners run. */
+const attachedTo = new WeakMap<HttpServer | HttpsServer, WebSocketServer[]>();
 
 export class WebSocketServer extends EventEmitter {
   readonly clients = new Set<WebSocket>();
   readonly options: ServerOptions;
 
-  private readonly socketOptions: SocketOptions;
+  private readonly settings: Settings;
   private readonly deflate: ResolvedDeflateOptions | undefined;
   private readonly netServer: NetServer | undefined;
   private readonly attached: HttpServer | HttpsServer | undefined;
-  private readonly handshaking = new Set<Socket>();
+  private readonly pending = new Map<Socket, Pending>();
+  /** Sockets of accepted connections not yet closed. */
+  private open = 0;
   private readonly heartbeatTimer: NodeJS.Timeout | undefined;
   /** A heartbeat round has pinged and awaits its check. */
   private heartbeatPending = false;
@@ -132,22 +188,13 @@ export class WebSocketServer extends EventEmitter {
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
-    const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true];
-    if (modes.filter(Boolean).length !== 1) {
-      throw new TypeError('exactly one of "port", "server" or "noServer" must be given');
-    }
+    this.settings = resolveSettings(options, callback);
     this.options = options;
-    this.deflate = resolveDeflateOptions(options.perMessageDeflate);
-    this.socketOptions = {
-      maxPayload: options.maxPayload ?? DEFAULTS.maxPayload,
-      maxFragments: options.maxFragments ?? DEFAULTS.maxFragments,
-      highWaterMark: options.highWaterMark ?? DEFAULTS.highWaterMark,
-      maxBufferedAmount: options.maxBufferedAmount ?? DEFAULTS.maxBufferedAmount,
-      closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
-      messageTimeout: timeoutOption('messageTimeout', options.messageTimeout ?? DEFAULTS.messageTimeout),
-    };
+    this.deflate = resolveDeflateOptions(deflateOption(options.perMessageDeflate));
     if (options.server) {
       this.attached = options.server;
+      const servers = attachedTo.get(this.attached) ?? [];
+      attachedTo.set(this.attached, [...servers, this]);
       this.attached.on('upgrade', this.onUpgradeEvent);
     } else if (options.port !== undefined) {
       this.netServer = createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
@@ -156,7 +203,7 @@ export class WebSocketServer extends EventEmitter {
       if (callback) this.once('listening', callback);
       this.netServer.listen(options.port, options.host, options.backlog);
     }
-    const heartbeat = options.heartbeat ?? DEFAULTS.heartbeat;
+    const heartbeat = this.settings.heartbeat;
     if (heartbeat) {
       this.heartbeatTimer = setInterval(() => this.heartbeat(heartbeat.timeout), heartbeat.interval);
       this.heartbeatTimer.unref();
@@ -168,12 +215,22 @@ export class WebSocketServer extends EventEmitter {
     return this.netServer?.address() ?? this.attached?.address() ?? null;
   }
 
+  /** Open connections (their sockets not yet closed) plus handshakes in progress: what `maxConnections` caps. */
+  get connectionCount(): number {
+    return this.open + this.pending.size;
+  }
+
   /**
    * Complete (or refuse) the opening handshake of a request that node:http
    * parsed, as `ws` does for frameworks. `callback` gets the new WebSocket.
+   * Throws if this socket was already given to a handleUpgrade.
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback): void {
-    this.upgrade(request, socket as Socket, head, callback);
+    if (taken.has(socket)) {
+      throw new Error('handleUpgrade() was called more than once with the same socket');
+    }
+    if (typeof callback !== 'function') throw new TypeError('handleUpgrade: callback must be a function');
+    this.takeUpgrade(request, socket as Socket, head, callback);
   }
 
   /**
@@ -188,7 +245,11 @@ export class WebSocketServer extends EventEmitter {
 
   private async shutdown(): Promise<void> {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.attached?.off('upgrade', this.onUpgradeEvent);
+    if (this.attached) {
+      this.attached.off('upgrade', this.onUpgradeEvent);
+      const others = (attachedTo.get(this.attached) ?? []).filter((wss) => wss !== this);
+      attachedTo.set(this.attached, others);
+    }
     const net = this.netServer;
     const listening = net
       ? new Promise<void>((resolve) => {
@@ -199,7 +260,10 @@ export class WebSocketServer extends EventEmitter {
           net.once('error', () => resolve());
         })
       : undefined;
-    for (const socket of this.handshaking) socket.destroy();
+    for (const socket of [...this.pending.keys()]) {
+      this.settle(socket);
+      socket.destroy();
+    }
     const closed = [...this.clients].map(
       (ws) => new Promise<void>((resolve) => {
         if (ws.readyState === WebSocket.CLOSED) return resolve();
@@ -213,13 +277,22 @@ export class WebSocketServer extends EventEmitter {
     this.emit('close');
   }
 
+  /**
+   * Attached mode. Of the strictws servers on this http.Server, the one whose
+   * `path` matches takes the upgrade (the first, if several do), else the
+   * first without a `path`. If none claims it and no other 'upgrade' listener
+   * is there to, the last of them answers it (404 for the path), so it never hangs.
+   */
   private readonly onUpgradeEvent = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const path = this.options.path;
-    // Another listener may serve other paths on the same server.
-    if (path !== undefined && parseTarget(request.url ?? '')?.path !== path && this.attached!.listenerCount('upgrade') > 1) {
-      return;
+    const http = this.attached!;
+    const servers = attachedTo.get(http) ?? [this];
+    const path = requestPath(request.url ?? '');
+    const owner = servers.find((wss) => wss.options.path === path) ?? servers.find((wss) => wss.options.path === undefined);
+    if (owner !== this) {
+      if (owner !== undefined || http.listenerCount('upgrade') > servers.length || servers.at(-1) !== this) return;
     }
-    this.upgrade(request, socket as Socket, head, (ws, req) => this.emit('connection', ws, req));
+    if (taken.has(socket)) return;
+    this.takeUpgrade(request, socket as Socket, head, (ws, req) => this.emit('connection', ws, req));
   };
 
   /** A raw TCP connection to the standalone server: read the request with our own reader. */
@@ -228,47 +301,83 @@ export class WebSocketServer extends EventEmitter {
       socket.destroy();
       return;
     }
-    this.handshaking.add(socket);
     guardErrors(socket);
-    const reader = new RequestReader(this.options);
-    // Once the handshake is over, nothing of it stays referenced from the socket.
-    const done = (): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', done);
-      this.handshaking.delete(socket);
-    };
-    const timer = setTimeout(() => {
-      done();
-      this.reject(socket, new HandshakeError('HANDSHAKE_TIMEOUT', 'handshake timed out'));
-    }, this.options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
-    timer.unref();
+    taken.add(socket);
+    // Past the cap, answer at once: no reader, no timer, no slot for this socket.
+    if (this.atCapacity(socket, undefined)) return;
+    const reader = new RequestReader(this.settings);
     const onData = (chunk: Buffer): void => {
       let request;
       try {
         request = reader.push(chunk);
       } catch (error) {
         if (!(error instanceof HandshakeError)) throw error;
-        done();
-        this.reject(socket, error);
+        this.refuseWith(socket, error, undefined);
         return;
       }
       if (!request) return;
       // The timer keeps running through validation and `authenticate`.
       socket.off('data', onData);
       const incoming = toIncomingMessage(request, socket);
-      if (this.answerPlainRequest(incoming, socket)) {
-        done();
-        return;
-      }
+      this.pending.get(socket)!.request = incoming;
+      if (this.answerPlainRequest(incoming, socket)) return;
       socket.pause();
-      this.upgrade(incoming, socket, reader.rest, (ws, req) => {
-        done();
-        this.emit('connection', ws, req);
-      });
+      this.upgrade(incoming, socket, reader.rest, (ws, req) => this.emit('connection', ws, req));
     };
+    this.begin(socket, undefined, () => socket.off('data', onData));
     socket.on('data', onData);
-    socket.once('close', done);
+  }
+
+  /** Attached and noServer modes: node:http has read the request; the handshake's deadline starts now. */
+  private takeUpgrade(request: IncomingMessage, socket: Socket, head: Buffer, callback: UpgradeCallback): void {
+    // node:http drops its 'error' listener before 'upgrade': until a WebSocket
+    // owns the socket, a reset (say, during an async authenticate) must not crash.
+    guardErrors(socket);
+    taken.add(socket);
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.atCapacity(socket, request)) return;
+    this.begin(socket, request, undefined);
+    this.upgrade(request, socket, head, callback);
+  }
+
+  /** Count the handshake and arm its deadline: 408 if it has not been answered by then. */
+  private begin(socket: Socket, request: IncomingMessage | undefined, detach: (() => void) | undefined): void {
+    const timer = setTimeout(() => {
+      const timedOut = this.pending.get(socket);
+      this.refuseWith(socket, new HandshakeError('HANDSHAKE_TIMEOUT', 'handshake timed out'), timedOut?.request);
+    }, this.settings.handshakeTimeout);
+    timer.unref();
+    const onClose = (): void => void this.settle(socket);
+    this.pending.set(socket, { timer, request, onClose, detach });
+    socket.once('close', onClose);
+  }
+
+  /**
+   * End a handshake in progress: stop its timer and forget it. False if it
+   * had already ended (answered, timed out, closed): then nothing more may be sent.
+   */
+  private settle(socket: Socket): boolean {
+    const entry = this.pending.get(socket);
+    if (!entry) return false;
+    this.pending.delete(socket);
+    clearTimeout(entry.timer);
+    socket.off('close', entry.onClose);
+    entry.detach?.();
+    return true;
+  }
+
+  /** Past `maxConnections`: answer 503 with Retry-After (RFC 9110 §10.2.3) and report it. */
+  private atCapacity(socket: Socket, request: IncomingMessage | undefined): boolean {
+    if (this.connectionCount < this.settings.maxConnections) return false;
+    const error = new HandshakeError('TOO_MANY_CONNECTIONS', `connection limit of ${this.settings.maxConnections} reached`, {
+      'Retry-After': String(RETRY_AFTER_SECONDS),
+    });
+    this.emit('handshakeError', error, request);
+    this.respondAndClose(socket, rejectResponse(error));
+    return true;
   }
 
   /** Give a request with no Upgrade header to `handleRequest`; true if it answered. */
@@ -280,7 +389,7 @@ export class WebSocketServer extends EventEmitter {
       response = handleRequest(request);
     } catch (error) {
       this.emit('handshakeError', error, request);
-      response = { status: 500 };
+      response = { status: INTERNAL_ERROR };
     }
     if (!response) return false;
     let bytes: Buffer;
@@ -288,16 +397,13 @@ export class WebSocketServer extends EventEmitter {
       bytes = buildHttpResponse(response.status, response.body, response.headers, request.method === 'HEAD');
     } catch (error) {
       this.emit('handshakeError', error, request);
-      bytes = buildErrorResponse(500);
+      bytes = buildErrorResponse(INTERNAL_ERROR);
     }
-    this.send(socket, bytes);
+    if (this.settle(socket)) this.respondAndClose(socket, bytes);
     return true;
   }
 
   private upgrade(request: IncomingMessage, socket: Socket, head: Buffer, callback: UpgradeCallback): void {
-    // node:http drops its 'error' listener before 'upgrade': until a WebSocket
-    // owns the socket, a reset (say, during an async authenticate) must not crash.
-    guardErrors(socket);
     let upgrade: UpgradeRequest;
     try {
       upgrade = validateUpgrade(fromIncomingMessage(request), {
@@ -306,61 +412,80 @@ export class WebSocketServer extends EventEmitter {
       });
     } catch (error) {
       if (!(error instanceof HandshakeError)) throw error;
-      this.reject(socket, error);
+      this.refuseWith(socket, error, request);
       return;
     }
+    const handshake: Handshake = { request, socket, head, upgrade, callback };
     const authenticate = this.options.authenticate;
     if (!authenticate) {
-      this.accept(request, socket, head, upgrade, callback);
+      this.accept(handshake);
       return;
     }
-    Promise.resolve()
-      .then(() => authenticate(request))
-      .then(
-        (result) => {
-          if (result === true || result === undefined) {
-            this.accept(request, socket, head, upgrade, callback);
-          } else if (result === false) {
-            this.refuse(socket, 401, undefined, {});
-          } else {
-            this.refuse(socket, result.status, result.body, result.headers ?? {});
-          }
-        },
-        (error: unknown) => {
-          this.emit('handshakeError', error, request);
-          this.refuse(socket, 500, undefined, {});
-        },
-      );
+    let result: AuthResult | Promise<AuthResult>;
+    try {
+      result = authenticate(request);
+    } catch (error) {
+      this.hookFailed(socket, error, request);
+      return;
+    }
+    if (!isThenable(result)) {
+      this.authenticated(result, handshake);
+      return;
+    }
+    // What follows runs on the next tick, outside the promise: a throwing
+    // 'connection' listener surfaces as it would from a synchronous hook,
+    // never as an unhandled rejection.
+    Promise.resolve(result).then(
+      (value) => process.nextTick(() => this.authenticated(value, handshake)),
+      (error: unknown) => process.nextTick(() => this.hookFailed(socket, error, request)),
+    );
   }
 
-  private accept(
-    request: IncomingMessage,
-    socket: Socket,
-    head: Buffer,
-    upgrade: UpgradeRequest,
-    callback: UpgradeCallback,
-  ): void {
-    // Gone, refused meanwhile (a handshake timeout answers 408 and ends), or shutting down.
-    if (socket.destroyed || socket.writableEnded || this.closing) {
+  /** What `authenticate` answered: accept, refuse with its status, or 500 for anything else. */
+  private authenticated(result: unknown, handshake: Handshake): void {
+    const { request, socket } = handshake;
+    // Timed out (408 sent) or closed meanwhile: the client has had its answer.
+    if (!this.pending.has(socket)) return;
+    if (result === true || result === undefined) {
+      this.accept(handshake);
+    } else if (result === false) {
+      this.refuseWithStatus(socket, request, 401, undefined, undefined);
+    } else if (isRefusal(result)) {
+      this.refuseWithStatus(socket, request, result.status, result.body, result.headers);
+    } else {
+      const error = new TypeError(
+        `authenticate returned ${inspect(result, { depth: 1 })}; expected true, false, undefined or { status: 400-599, body?: string, headers?: object }`,
+      );
+      this.hookFailed(socket, error, request);
+    }
+  }
+
+  private accept({ request, socket, head, upgrade, callback }: Handshake): void {
+    if (!this.pending.has(socket)) return;
+    // Gone, or shutting down.
+    if (socket.destroyed || this.closing) {
+      this.settle(socket);
       socket.destroy();
       return;
     }
     let protocol: string | undefined;
-    try {
-      const handleProtocols = this.options.handleProtocols;
-      protocol = selectProtocol(upgrade.protocols, handleProtocols && ((offered) => handleProtocols(offered, request)));
-    } catch (error) {
-      this.emit('handshakeError', error, request);
-      this.refuse(socket, 500, undefined, {});
-      return;
-    }
+    let response: Buffer;
     // RFC 7692 §5: the first acceptable permessage-deflate offer, if we speak it.
     const agreement = this.deflate && negotiateDeflate(upgrade.extensionOffers, this.deflate).agreement;
-    this.handshaking.delete(socket);
+    try {
+      protocol = this.chooseProtocol(upgrade.protocols, request);
+      response = this.acceptResponse(request, upgrade.key, protocol, agreement?.response);
+    } catch (error) {
+      this.hookFailed(socket, error, request);
+      return;
+    }
+    this.settle(socket);
     socket.off('error', destroyOnError);
-    socket.write(buildAcceptResponse({ key: upgrade.key, protocol, extensions: agreement?.response }));
+    socket.write(response);
+    this.open++;
+    socket.once('close', this.onOpenSocketClose);
     const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate);
-    const ws = new WebSocket(socket, this.socketOptions, protocol, agreement?.response, deflate);
+    const ws = new WebSocket(socket, this.settings.socket, protocol, agreement?.response, deflate);
     if (this.options.clientTracking !== false) {
       // No listener closure here: it would keep this scope, `request` included, alive per client.
       trackWebSocket(ws, this.clients);
@@ -369,28 +494,80 @@ export class WebSocketServer extends EventEmitter {
     startWebSocket(ws, head);
   }
 
-  private reject(socket: Socket, error: HandshakeError): void {
-    this.emit('handshakeError', error);
-    this.send(socket, rejectResponse(error));
+  private readonly onOpenSocketClose = (): void => {
+    this.open--;
+  };
+
+  /**
+   * RFC 6455 §4.2.2 item 5.5: `handleProtocols(Set, request)` picks one of the
+   * offered subprotocols or none; without it, the first offered is chosen (as ws does).
+   */
+  private chooseProtocol(offered: readonly string[], request: IncomingMessage): string | undefined {
+    const handleProtocols = this.options.handleProtocols;
+    const select = handleProtocols ? (list: readonly string[]) => handleProtocols(new Set(list), request) : firstOffered;
+    return selectProtocol(offered, select);
   }
 
-  private refuse(socket: Socket, status: number, body: string | undefined, headers: Record<string, string>): void {
+  /**
+   * The 101, after the 'headers' event: listeners get its lines, as ws gives
+   * them, and may push fields of their own (e.g. "Set-Cookie: a=b"). Those
+   * are checked (RFC 9110 §5.1, §5.5); the handshake's own lines must stay as they are.
+   */
+  private acceptResponse(request: IncomingMessage, key: string, protocol: string | undefined, extensions: string | undefined): Buffer {
+    if (this.listenerCount('headers') === 0) return buildAcceptResponse({ key, protocol, extensions });
+    const base = buildAcceptResponse({ key, protocol, extensions }).toString('latin1').split('\r\n').slice(0, -2);
+    const lines = [...base];
+    this.emit('headers', lines, request);
+    if (!base.every((line, i) => lines[i] === line)) throw new TypeError("a 'headers' listener changed the handshake's own lines");
+    const extra: Array<[string, string]> = [];
+    for (const line of lines.slice(base.length)) {
+      const colon = typeof line === 'string' ? line.indexOf(':') : -1;
+      if (colon <= 0) throw new TypeError(`'headers': ${JSON.stringify(line)} is not a "Name: value" line`);
+      const name = line.slice(0, colon);
+      if (HANDSHAKE_FIELDS.has(name.toLowerCase())) throw new TypeError(`'headers': ${name} is set by the handshake itself`);
+      extra.push([name, trimOws(line.slice(colon + 1))]);
+    }
+    return buildAcceptResponse({ key, protocol, extensions, headers: extra });
+  }
+
+  /** A hook failed (threw, rejected, answered something malformed): 500, and the error is reported. */
+  private hookFailed(socket: Socket, error: unknown, request: IncomingMessage): void {
+    if (!this.settle(socket)) return;
+    this.emit('handshakeError', error, request);
+    this.respondAndClose(socket, buildErrorResponse(INTERNAL_ERROR));
+  }
+
+  /** A handshake refused by the protocol rules or a timeout: its status, and a 'handshakeError'. */
+  private refuseWith(socket: Socket, error: HandshakeError, request: IncomingMessage | undefined): void {
+    if (!this.settle(socket)) return;
+    this.emit('handshakeError', error, request);
+    this.respondAndClose(socket, rejectResponse(error));
+  }
+
+  /** A handshake `authenticate` refused: its status, not reported (the decision is the app's). */
+  private refuseWithStatus(
+    socket: Socket,
+    request: IncomingMessage,
+    status: number,
+    body: string | undefined,
+    headers: Record<string, string> | undefined,
+  ): void {
     let response: Buffer;
     try {
       response = buildErrorResponse(status, body, headers);
     } catch (error) {
-      this.emit('handshakeError', error);
-      response = buildErrorResponse(500);
+      this.hookFailed(socket, error, request);
+      return;
     }
-    this.send(socket, response);
+    if (this.settle(socket)) this.respondAndClose(socket, response);
   }
 
-  /** Answer and close. Keep reading what the client still sends, so no RST eats the answer. */
-  private send(socket: Socket, response: Buffer): void {
+  /** Write an HTTP response and close. Keep reading what the client still sends, so no RST eats the answer. */
+  private respondAndClose(socket: Socket, response: Buffer): void {
     if (socket.destroyed || socket.writableEnded) return;
     socket.end(response);
     socket.resume();
-    setTimeout(() => socket.destroy(), this.socketOptions.closeTimeout).unref();
+    setTimeout(() => socket.destroy(), this.settings.socket.closeTimeout).unref();
   }
 
   private heartbeat(timeout: number): void {
@@ -411,12 +588,87 @@ export class WebSocketServer extends EventEmitter {
   }
 }
 
-/** A timer's delay: setTimeout takes 1 ms to 2^31 - 1 ms (anything else would fire at once). */
-function timeoutOption(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) {
-    throw new RangeError(`${name} must be an integer number of ms from 1 to 2147483647, got ${String(value)}`);
+/** Check every option (names, types, ranges) and fill in the defaults. */
+function resolveSettings(options: ServerOptions, callback: unknown): Settings {
+  checkOptions('WebSocketServer', options, SERVER_OPTIONS, WS_SERVER_OPTIONS);
+  if (options === undefined) throw new TypeError('WebSocketServer: an options object is required');
+  const o = options as Record<string, unknown>;
+  const modes = [o.port !== undefined, o.server !== undefined, o.noServer === true];
+  if (modes.filter(Boolean).length !== 1) {
+    throw new TypeError('exactly one of "port", "server" or "noServer" must be given');
   }
-  return value;
+  integerOption('port', o.port, 0, 0, 65_535);
+  integerOption('backlog', o.backlog, 0, 0);
+  typedOption('host', o.host, 'string');
+  typedOption('server', o.server, 'object');
+  typedOption('noServer', o.noServer, 'boolean');
+  typedOption('clientTracking', o.clientTracking, 'boolean');
+  for (const hook of ['handleProtocols', 'authenticate', 'handleRequest']) typedOption(hook, o[hook], 'function');
+  if (o.path !== undefined && (typeof o.path !== 'string' || !o.path.startsWith('/'))) {
+    throw new TypeError(`path must be a string starting with "/", got ${JSON.stringify(o.path)}`);
+  }
+  if (o.origins !== undefined && (!Array.isArray(o.origins) || !o.origins.every((x) => typeof x === 'string'))) {
+    throw new TypeError('origins must be an array of strings');
+  }
+  if (o.port === undefined) {
+    const standalone = Object.keys(STANDALONE_ONLY).find((key) => o[key] !== undefined);
+    if (standalone) throw new TypeError(`${standalone} applies to the standalone server (port) only: ${STANDALONE_ONLY[standalone]}`);
+    if (callback !== undefined) throw new TypeError('the callback is a \'listening\' listener: only the standalone server (port) listens');
+  }
+  if (callback !== undefined && typeof callback !== 'function') throw new TypeError('callback must be a function');
+  let heartbeat: Settings['heartbeat'] = DEFAULTS.heartbeat;
+  if (o.heartbeat === false) heartbeat = false;
+  else if (o.heartbeat !== undefined) {
+    if (o.heartbeat === true || o.heartbeat === null || typeof o.heartbeat !== 'object') {
+      throw new TypeError('heartbeat must be false or { interval, timeout }');
+    }
+    checkOptions('heartbeat', o.heartbeat, HEARTBEAT_OPTIONS);
+    const { interval, timeout } = o.heartbeat as HeartbeatOptions;
+    heartbeat = {
+      interval: integerOption('heartbeat.interval', interval, DEFAULTS.heartbeat.interval, 1, 2 ** 31 - 1),
+      timeout: integerOption('heartbeat.timeout', timeout, DEFAULTS.heartbeat.timeout, 1, 2 ** 31 - 1),
+    };
+  }
+  // setTimeout takes at most 2^31 - 1 ms; more would fire at once.
+  const ms = (name: 'handshakeTimeout' | 'closeTimeout' | 'messageTimeout') => integerOption(name, o[name], DEFAULTS[name], 1, 2 ** 31 - 1);
+  const count = (name: keyof typeof DEFAULTS & keyof ServerOptions, min = 1) => integerOption(name, o[name], DEFAULTS[name] as number, min);
+  return {
+    handshakeTimeout: ms('handshakeTimeout'),
+    maxConnections: count('maxConnections'),
+    maxRequestLine: count('maxRequestLine'),
+    maxHeaders: count('maxHeaders'),
+    maxHeaderBytes: count('maxHeaderBytes'),
+    heartbeat,
+    socket: {
+      maxPayload: count('maxPayload', 0),
+      maxFragments: count('maxFragments'),
+      highWaterMark: count('highWaterMark', 0),
+      maxBufferedAmount: count('maxBufferedAmount'),
+      closeTimeout: ms('closeTimeout'),
+      messageTimeout: ms('messageTimeout'),
+    },
+  };
+}
+
+function firstOffered(offered: readonly string[]): string | undefined {
+  return offered[0];
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** `{ status, body?, headers? }` with a refusal status (RFC 9110 §15.5, §15.6). */
+function isRefusal(value: unknown): value is { status: number; body?: string; headers?: Record<string, string> } {
+  if (typeof value !== 'object' || value === null) return false;
+  const { status, body, headers } = value as Record<string, unknown>;
+  return (
+    Number.isInteger(status) &&
+    (status as number) >= 400 &&
+    (status as number) <= 599 &&
+    (body === undefined || typeof body === 'string') &&
+    (headers === undefined || (typeof headers === 'object' && headers !== null))
+  );
 }
 
 function destroyOnError(this: Socket): void {
