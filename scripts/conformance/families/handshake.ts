@@ -295,10 +295,14 @@ const timing: Case[] = [
 const HEAD_SIZE = 15_000;
 
 /** The standard request with one extra field `name: value`, padded by `pad` to HEAD_SIZE bytes. */
-function sizedRequest(t: CaseContext, name: string, value: (fill: number) => string, method = 'GET'): { text: string; key: string } {
+function sizedRequest(t: CaseContext, name: string, value: (fill: number) => string, method = 'GET'): SizedRequest {
   const base = buildRequest(t.target, { method, extraLines: [`${name}: `] }).text.length;
-  return buildRequest(t.target, { method, extraLines: [`${name}: ${value(HEAD_SIZE - base)}`] });
+  const filled = value(HEAD_SIZE - base);
+  return { ...buildRequest(t.target, { method, extraLines: [`${name}: ${filled}`] }), offered: { [name]: filled } };
 }
+
+/** A request padded to HEAD_SIZE, and the field it was padded with (what the 101 is checked against). */
+type SizedRequest = { text: string; key: string; offered: Record<string, string> };
 
 const framing: Case[] = [
   {
@@ -369,18 +373,18 @@ const SLACK_MS = 200;
  * in at most FACTOR x the plain ones' time + SLACK_MS. A parser that is
  * super-linear on the hostile shape (a ReDoS) spends far longer.
  */
-async function expectLinear(t: CaseContext, hostile: (t: CaseContext) => { text: string; key: string }, plain: (t: CaseContext) => { text: string; key: string }, status: number, chunk?: number, rounds = ROUNDS): Promise<void> {
+async function expectLinear(t: CaseContext, hostile: (t: CaseContext) => SizedRequest, plain: (t: CaseContext) => SizedRequest, status: number, chunk?: number, rounds = ROUNDS): Promise<void> {
   const times = { hostile: 0, plain: 0 };
   for (let i = 0; i < rounds; i++) {
     for (const kind of ['plain', 'hostile'] as const) {
-      const { text, key } = (kind === 'plain' ? plain : hostile)(t);
+      const { text, key, offered } = (kind === 'plain' ? plain : hostile)(t);
       const c = await t.connect(`${kind} ${i + 1}`);
       const started = performance.now();
       if (chunk) await c.sendChopped(text, chunk);
       else await c.send(text);
       const r = await c.response(30_000);
       times[kind] += performance.now() - started;
-      if (status === 101) checkAccept(r, key);
+      if (status === 101) checkAccept(r, key, offered);
       else if ('type' in r || r.status !== status) throw new Mismatch(`${kind} head: expected HTTP ${status}, got ${describeResponse(r)}`);
       c.destroy();
     }
