@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { echoPage, pageHandler } from '../apps/index.js';
 import { chat, vote } from './apps.js';
 import { UsageError, bytes, commonFlags, deflate, level, parse, path, port } from './args.js';
+import { conform } from './conform.js';
 import { createLogger } from './log.js';
 import { serve } from './serve.js';
 
@@ -13,6 +14,7 @@ Commands:
   chat     a chat room with recent history, joins and leaves announced
   vote     a live vote board: options with counts every client sees change
   Each also serves a page to try it in a browser on GET / (docs/apps.md).
+  conform  test a WebSocket server: strictws conform ws://host:port/path (see strictws conform --help)
 
 Options:
   -p, --port <n>          port to listen on (default 9001; 0 picks a free one)
@@ -61,6 +63,7 @@ const commands: Record<string, (argv: string[]) => Promise<void>> = {
   echo,
   chat: (argv) => chat(argv, USAGE),
   vote: (argv) => vote(argv, USAGE),
+  conform,
 };
 
 export async function main(argv: string[]): Promise<number> {

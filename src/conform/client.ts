@@ -145,6 +145,8 @@ export class Conn {
   private omitted: { writes: number; sent: number; reads: number; received: number; entry: WireLogEntry } | undefined;
   /** Pings the server sent us (answered automatically). */
   serverPings = 0;
+  /** The code of the server's first close frame: null for a close without a code, undefined before any. */
+  remoteCloseCode: number | null | undefined;
 
   private constructor(
     readonly socket: Socket,
@@ -389,6 +391,7 @@ export class Conn {
           this.violate('server close frame has a 1-byte body (RFC 6455 §5.5.1)');
           return;
         }
+        if (this.remoteCloseCode === undefined) this.remoteCloseCode = p.length >= 2 ? p.readUInt16BE(0) : null;
         this.push({
           type: 'close',
           code: p.length >= 2 ? p.readUInt16BE(0) : undefined,

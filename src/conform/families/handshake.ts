@@ -5,7 +5,7 @@
  * RFC 6585 §5 431).
  */
 import { randomBytes } from 'node:crypto';
-import { type Case, type CaseContext, type Family, Mismatch, type ServerName, checkAccept, expectMessage, expectPong, expectServing } from '../case.js';
+import { type Case, type CaseContext, type Family, Mismatch, checkAccept, expectMessage, expectPong, expectServing } from '../case.js';
 import { type Conn, type HttpResult, type RequestOptions, acceptFor, buildRequest, sleep } from '../client.js';
 import { OP, frames } from '../wire.js';
 
@@ -35,8 +35,8 @@ export interface Rejection {
 }
 
 /** Send `request`, expect an HTTP error response with `want`, then the server's TCP close. */
-export async function expectRejection(t: CaseContext, request: string | Buffer, want: Rejection, chunk?: number, server?: ServerName): Promise<void> {
-  const c = await t.connect(undefined, server);
+export async function expectRejection(t: CaseContext, request: string | Buffer, want: Rejection, chunk?: number): Promise<void> {
+  const c = await t.connect();
   if (chunk) await c.sendChopped(request, chunk);
   else await c.send(request);
   const r = await c.response();
