@@ -169,6 +169,7 @@ export class Conn {
     });
     socket.on('close', () => {
       this.closed = true;
+      this.deflate?.close();
     });
   }
 
@@ -423,16 +424,23 @@ export class Conn {
       const { opcode, parts, frames, compressed } = this.message;
       this.message = undefined;
       const payload = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-      let data = payload;
-      if (compressed) {
-        try {
-          data = this.deflate!.inflate(payload);
-        } catch (error) {
-          this.violate(`server's compressed message does not inflate: ${(error as Error).message} (RFC 7692 §7.2.2)`);
-          return;
-        }
+      const type = opcode === OP.TEXT ? 'text' : 'binary';
+      if (!compressed) {
+        this.push({ type, data: payload, frames, compressed: false, wire: payload.length });
+        return;
       }
-      this.push({ type: opcode === OP.TEXT ? 'text' : 'binary', data, frames, compressed, wire: payload.length });
+      // Inflating is asynchronous; whatever arrives meanwhile is delivered after it, in order.
+      this.inflating++;
+      this.ordered = this.ordered
+        .then(() => this.deflate!.inflate(payload))
+        .then(
+          (data) => this.deliver({ type, data, frames, compressed, wire: payload.length }),
+          (error: Error) => {
+            this.violated = true;
+            this.deliver({ type: 'violation', reason: `server's compressed message does not inflate: ${error.message} (RFC 7692 §7.2.2)` });
+          },
+        )
+        .finally(() => this.inflating--);
     }
   }
 
@@ -441,7 +449,16 @@ export class Conn {
     this.push({ type: 'violation', reason });
   }
 
+  /** Messages being inflated, and the chain that keeps events in order behind them. */
+  private inflating = 0;
+  private ordered: Promise<void> = Promise.resolve();
+
   private push(event: WsEvent): void {
+    if (this.inflating > 0) this.ordered = this.ordered.then(() => this.deliver(event));
+    else this.deliver(event);
+  }
+
+  private deliver(event: WsEvent): void {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;

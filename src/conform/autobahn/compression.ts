@@ -110,7 +110,7 @@ function compressionCase(id: string, set: PayloadSet, size: number, fragment: nu
       }
       s.note(`1,000 round trips in ${Math.round(performance.now() - started)} ms`);
     },
-    { offer: offerValue, waitMs, heavy: size >= 65536, timeoutMs: waitMs + 20_000 },
+    { offer: offerValue, waitMs, timeoutMs: waitMs + 20_000 },
   );
 }
 

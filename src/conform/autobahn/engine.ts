@@ -83,8 +83,8 @@ export interface Peer {
   frame(spec: FrameSpec): Buffer;
   send(bytes: Buffer): Promise<void>;
   next(timeoutMs: number): Promise<WsEvent>;
-  /** permessage-deflate, if agreed. */
-  compress?(data: Buffer): Buffer;
+  /** permessage-deflate, if agreed: a message's compressed payload. */
+  compress?(data: Buffer): Promise<Buffer>;
   readonly eof: boolean;
   /** The code of the peer's first close frame: null without a code, undefined before any. */
   readonly remoteCloseCode: number | null | undefined;
@@ -97,7 +97,7 @@ export function clientPeer(conn: Conn): Peer {
     frame: (spec) => frame(spec),
     send: (bytes) => conn.send(bytes),
     next: (ms) => conn.next(ms),
-    compress: conn.deflate ? (data) => conn.deflate!.compress(data) : undefined,
+    compress: conn.deflate ? (data) => conn.deflate!.compressNext(data) : undefined,
     get eof() {
       return conn.eof || conn.closed;
     },
@@ -294,8 +294,8 @@ async function play(c: AutobahnCase, peer: Peer, note: (text: string) => void, u
     async send(specs, chop) {
       if (gotClose || eof) return;
       const list = Array.isArray(specs) ? specs : [specs];
-      if (list.some((spec) => spec.opcode === OP.CLOSE)) {
-        // A close frame in the script: we start the closing handshake.
+      if (list.some((spec) => spec.opcode === OP.CLOSE && !spec.rsv && spec.fin !== false)) {
+        // A close frame in the script starts our closing handshake (one with RSV bits or FIN clear is only a bad frame).
         if (!closing) closedByMe = true;
         closing = true;
         sentClose = true;
@@ -314,7 +314,7 @@ async function play(c: AutobahnCase, peer: Peer, note: (text: string) => void, u
     },
     async message(type, data, fragmentSize = 0) {
       const opcode = type === 'text' ? OP.TEXT : OP.BINARY;
-      const payload = peer.compress ? peer.compress(data) : data;
+      const payload = peer.compress ? await peer.compress(data) : data;
       const rsv = peer.compress ? 4 : 0;
       if (!fragmentSize || payload.length <= fragmentSize) return script.send({ opcode, rsv, payload });
       const specs: FrameSpec[] = [];

@@ -193,7 +193,7 @@ async function probeCode(target: Target, code: number, valid: boolean, conn?: Co
   }
 }
 
-const RANGE_CONCURRENCY = 12;
+const RANGE_CONCURRENCY = 24;
 
 function rangeCase(id: string, range: Range): Case {
   const count = range.to - range.from + 1;
@@ -202,7 +202,6 @@ function rangeCase(id: string, range: Range): Case {
     id,
     description: `Close with every status code ${span} (${count} code${count > 1 ? 's' : ''}, one connection each): ${range.why}`,
     expectation: range.valid ? 'each is answered with close echoing the code (or 1000), then TCP close' : 'each fails the connection: close 1002, then TCP close',
-    heavy: count > 1000,
     timeoutMs: 60_000,
     async run(t: CaseContext) {
       const failures: string[] = [];
