@@ -125,6 +125,7 @@ export class Conn {
   readonly log: WireLog;
   /** Set once the server's FIN arrived. */
   eof = false;
+  private errored = false;
   closed = false;
   private readonly started = performance.now();
   private loggedOut = 0;
@@ -163,6 +164,7 @@ export class Conn {
       this.push({ type: 'eof' });
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.errored = true;
       this.entry('*', `socket error ${error.code ?? error.message}`);
       this.finishHttp({ type: 'reset', detail: error.code ?? error.message });
       this.push({ type: 'reset', error: error.code ?? error.message });
@@ -170,6 +172,8 @@ export class Conn {
     socket.on('close', () => {
       this.closed = true;
       this.deflate?.close();
+      // Destroyed without an end (by us, or a reset already reported): wake whoever still waits.
+      if (!this.eof && !this.errored) this.push({ type: 'reset', error: 'connection closed' });
     });
   }
 
@@ -477,6 +481,8 @@ export class Conn {
         this.waiter = undefined;
         resolve({ type: 'timeout', ms: timeoutMs });
       }, timeoutMs);
+      // An open socket keeps the process alive; a wait alone must not.
+      timer.unref();
       this.waiter = (e) => {
         clearTimeout(timer);
         resolve(e);

@@ -65,8 +65,12 @@ export interface Script {
   encode(specs: FrameSpec | FrameSpec[]): Buffer;
   /** Raw bytes, in one write. */
   write(bytes: Buffer): Promise<void>;
-  /** A data message, in frames of `fragmentSize` payload bytes (0: one frame); compressed when permessage-deflate was agreed. */
-  message(type: 'text' | 'binary', data: Buffer, fragmentSize?: number): Promise<void>;
+  /**
+   * A data message, in frames of `fragmentSize` payload bytes (0: one frame),
+   * in one write or, with `chop` 'frame', one write per frame; compressed when
+   * permessage-deflate was agreed.
+   */
+  message(type: 'text' | 'binary', data: Buffer, fragmentSize?: number, chop?: 'frame'): Promise<void>;
   /** Wait `ms`; with `marker`, record a ["timeout", marker] event if the connection is still open then. */
   wait(ms: number, marker?: string): Promise<void>;
   /** Wait until `count` events in all were received, the connection closed, or `ms` passed. */
@@ -281,6 +285,7 @@ async function play(c: AutobahnCase, peer: Peer, note: (text: string) => void, u
         waiters.delete(check);
         resolve(done());
       }, ms);
+      timer.unref();
       const check = () => {
         if (!done()) return;
         clearTimeout(timer);
@@ -306,13 +311,17 @@ async function play(c: AutobahnCase, peer: Peer, note: (text: string) => void, u
       }
       const bytes = Buffer.concat(list.map((spec) => peer.frame(spec)));
       if (chop === undefined) return peer.send(bytes);
-      for (let at = 0; at < bytes.length && !eof; at += chop) await peer.send(bytes.subarray(at, at + chop));
+      for (let at = 0; at < bytes.length && !eof; at += chop) {
+        await peer.send(bytes.subarray(at, at + chop));
+        // Octet-wise chops reach the peer one by one, as Autobahn's do, not merged by a fast sender.
+        if (chop === 1) await sleep(1);
+      }
     },
     encode: (specs) => Buffer.concat((Array.isArray(specs) ? specs : [specs]).map((spec) => peer.frame(spec))),
     async write(bytes) {
       if (!gotClose && !eof) await peer.send(bytes);
     },
-    async message(type, data, fragmentSize = 0) {
+    async message(type, data, fragmentSize = 0, chop) {
       const opcode = type === 'text' ? OP.TEXT : OP.BINARY;
       const payload = peer.compress ? await peer.compress(data) : data;
       const rsv = peer.compress ? 4 : 0;
@@ -321,7 +330,7 @@ async function play(c: AutobahnCase, peer: Peer, note: (text: string) => void, u
       for (let at = 0; at < payload.length; at += fragmentSize) {
         specs.push({ opcode: at === 0 ? opcode : OP.CONT, rsv: at === 0 ? rsv : 0, fin: at + fragmentSize >= payload.length, payload: payload.subarray(at, at + fragmentSize) });
       }
-      return script.send(specs);
+      return script.send(specs, chop);
     },
     async wait(ms, marker) {
       await until(() => gotClose || eof, ms);

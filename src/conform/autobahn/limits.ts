@@ -35,7 +35,7 @@ function sizes(section: string, type: 'text' | 'binary'): AutobahnCase[] {
 
 function fragments(section: string, type: 'text' | 'binary'): AutobahnCase[] {
   return FRAGMENTS.map((f, i) =>
-    bigCase(`${section}.${i + 1}`, type, 4 * MiB, `fragmented message message with message payload of length ${sizeName(4 * MiB)}. Sent out in fragments of ${short(f)}.`, (data) => (s) => s.message(type, data, f)),
+    bigCase(`${section}.${i + 1}`, type, 4 * MiB, `fragmented message message with message payload of length ${sizeName(4 * MiB)}. Sent out in fragments of ${short(f)}.`, (data) => (s) => s.message(type, data, f, 'frame')),
   );
 }
 

@@ -11,7 +11,7 @@ import { OP, frames } from '../wire.js';
 
 /** The server's default handshake timeout (ServerOptions.handshakeTimeout, 10 s). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-const HANDSHAKE_SLACK_MS = 3_000;
+const HANDSHAKE_SLACK_MS = 10_000;
 /**
  * A refused handshake is answered and closed at once (RFC 6455 §4.2.1: the
  * server stops processing the handshake). Well below node:http's 5 s
