@@ -13,6 +13,7 @@ function toCase(c: AutobahnCase): Case {
     description: c.description.replace(/<br>/g, '\n').replace(/<\/?b>/g, ''),
     expectation: c.expectation,
     heavy: c.heavy,
+    exclusive: c.exclusive,
     timeoutMs: c.timeoutMs,
     run: (t) => runAutobahn(c, t),
   };
