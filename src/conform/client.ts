@@ -171,7 +171,8 @@ export class Conn {
     });
     socket.on('close', () => {
       this.closed = true;
-      this.deflate?.close();
+      // Release zlib once the messages still inflating are delivered.
+      this.ordered = this.ordered.then(() => this.deflate?.close());
       // Destroyed without an end (by us, or a reset already reported): wake whoever still waits.
       if (!this.eof && !this.errored) this.push({ type: 'reset', error: 'connection closed' });
     });
