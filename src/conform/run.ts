@@ -4,7 +4,7 @@
  * those are report.ts, expected.ts and cli.ts.
  */
 import { type Case, type CaseResult, Context, Outcome, type Family, type Verdict } from './case.js';
-import { targetFromUrl } from './client.js';
+import { Conn, targetFromUrl } from './client.js';
 import { FAMILIES } from './families/index.js';
 import { casePatterns } from './patterns.js';
 
@@ -123,9 +123,17 @@ async function runCase(c: Case, family: Family, url: string, limit: number, serv
   };
 }
 
-/** Run the selected cases against `options.url` and judge each. Throws on a bad selection or URL. */
+/** Throws when nothing listens at the target (every case would fail for the same reason). */
+async function reachable(url: string): Promise<void> {
+  const conn = await Conn.connect(targetFromUrl(url)).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot reach ${url}: ${error.code ?? error.message}`);
+  });
+  conn.destroy();
+}
+
+/** Run the selected cases against `options.url` and judge each. Throws on a bad selection or URL, or an unreachable server. */
 export async function runConformance(options: ConformOptions): Promise<ConformRun> {
-  targetFromUrl(options.url);
+  await reachable(options.url);
   const families = options.families ?? FAMILIES;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
