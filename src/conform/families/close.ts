@@ -182,11 +182,11 @@ async function probeCode(target: Target, code: number, valid: boolean, conn?: Co
     // A wide margin: thousands of handshakes in a row on a busy machine.
     const r = await c.response(20_000);
     if ('type' in r || r.status !== 101) return `${code}: no handshake (${'type' in r ? r.type : r.status})`;
-    const e = await c.next();
+    const e = await c.next(20_000);
     if (e.type !== 'close') return `${code}: ${describeEvent(e)}`;
     const ok = valid ? e.code === code || e.code === 1000 : e.code === 1002;
     if (!ok) return `${code}: ${describeEvent(e)}`;
-    const f = await c.next();
+    const f = await c.next(20_000);
     if (f.type !== 'eof') return `${code}: ${describeEvent(f)} instead of TCP close`;
     return undefined;
   } finally {

@@ -17,7 +17,7 @@ const HANDSHAKE_SLACK_MS = 10_000;
  * server stops processing the handshake). Well below node:http's 5 s
  * keep-alive timeout, so an idle kept-alive connection is not taken for a close.
  */
-const REJECT_CLOSE_MS = 2_000;
+const REJECT_CLOSE_MS = 4_000;
 
 function describeResponse(r: HttpResult): string {
   if ('type' in r) return `${r.type}: ${r.detail}`;
