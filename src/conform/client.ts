@@ -125,6 +125,7 @@ export class Conn {
   readonly log: WireLog;
   /** Set once the server's FIN arrived. */
   eof = false;
+  private errored = false;
   closed = false;
   private readonly started = performance.now();
   private loggedOut = 0;
@@ -147,6 +148,8 @@ export class Conn {
   serverPings = 0;
   /** The request was a HEAD: the response has no content, whatever its Content-Length (RFC 9110 §9.3.2). */
   headRequest = false;
+  /** The code of the server's first close frame: null for a close without a code, undefined before any. */
+  remoteCloseCode: number | null | undefined;
 
   private constructor(
     readonly socket: Socket,
@@ -163,12 +166,17 @@ export class Conn {
       this.push({ type: 'eof' });
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.errored = true;
       this.entry('*', `socket error ${error.code ?? error.message}`);
       this.finishHttp({ type: 'reset', detail: error.code ?? error.message });
       this.push({ type: 'reset', error: error.code ?? error.message });
     });
     socket.on('close', () => {
       this.closed = true;
+      // Release zlib once the messages still inflating are delivered.
+      this.ordered = this.ordered.then(() => this.deflate?.close());
+      // Destroyed without an end (by us, or a reset already reported): wake whoever still waits.
+      if (!this.eof && !this.errored) this.push({ type: 'reset', error: 'connection closed' });
     });
   }
 
@@ -391,6 +399,7 @@ export class Conn {
           this.violate('server close frame has a 1-byte body (RFC 6455 §5.5.1)');
           return;
         }
+        if (this.remoteCloseCode === undefined) this.remoteCloseCode = p.length >= 2 ? p.readUInt16BE(0) : null;
         this.push({
           type: 'close',
           code: p.length >= 2 ? p.readUInt16BE(0) : undefined,
@@ -422,16 +431,23 @@ export class Conn {
       const { opcode, parts, frames, compressed } = this.message;
       this.message = undefined;
       const payload = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-      let data = payload;
-      if (compressed) {
-        try {
-          data = this.deflate!.inflate(payload);
-        } catch (error) {
-          this.violate(`server's compressed message does not inflate: ${(error as Error).message} (RFC 7692 §7.2.2)`);
-          return;
-        }
+      const type = opcode === OP.TEXT ? 'text' : 'binary';
+      if (!compressed) {
+        this.push({ type, data: payload, frames, compressed: false, wire: payload.length });
+        return;
       }
-      this.push({ type: opcode === OP.TEXT ? 'text' : 'binary', data, frames, compressed, wire: payload.length });
+      // Inflating is asynchronous; whatever arrives meanwhile is delivered after it, in order.
+      this.inflating++;
+      this.ordered = this.ordered
+        .then(() => this.deflate!.inflate(payload))
+        .then(
+          (data) => this.deliver({ type, data, frames, compressed, wire: payload.length }),
+          (error: Error) => {
+            this.violated = true;
+            this.deliver({ type: 'violation', reason: `server's compressed message does not inflate: ${error.message} (RFC 7692 §7.2.2)` });
+          },
+        )
+        .finally(() => this.inflating--);
     }
   }
 
@@ -440,7 +456,16 @@ export class Conn {
     this.push({ type: 'violation', reason });
   }
 
+  /** Messages being inflated, and the chain that keeps events in order behind them. */
+  private inflating = 0;
+  private ordered: Promise<void> = Promise.resolve();
+
   private push(event: WsEvent): void {
+    if (this.inflating > 0) this.ordered = this.ordered.then(() => this.deliver(event));
+    else this.deliver(event);
+  }
+
+  private deliver(event: WsEvent): void {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -459,6 +484,8 @@ export class Conn {
         this.waiter = undefined;
         resolve({ type: 'timeout', ms: timeoutMs });
       }, timeoutMs);
+      // An open socket keeps the process alive; a wait alone must not.
+      timer.unref();
       this.waiter = (e) => {
         clearTimeout(timer);
         resolve(e);
