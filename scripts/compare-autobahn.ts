@@ -8,7 +8,7 @@
  * Only Autobahn's own ids (sections 1-10, 12, 13) are compared; both index.json
  * files have Autobahn's shape (agent → case id → { behavior, ..., reportfile }).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { casePatterns } from '../src/conform/patterns.js';
@@ -25,12 +25,27 @@ interface Side {
   cases: Record<string, Entry>;
 }
 
+/**
+ * A report: its index.json, plus (for a directory) any per-case JSON file the
+ * index does not list yet, as a run still in progress leaves them.
+ */
 function load(path: string): Side {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'index.json') : path;
-  const index = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, Entry>>;
+  const isDir = existsSync(path) && statSync(path).isDirectory();
+  const file = isDir ? join(path, 'index.json') : path;
+  const index = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, Entry>>) : {};
   const agents = Object.keys(index);
-  if (agents.length !== 1) throw new Error(`${file}: expected one agent, found ${agents.length} (${agents.join(', ')})`);
-  return { agent: agents[0], dir: dirname(file), cases: index[agents[0]] };
+  if (agents.length > 1) throw new Error(`${file}: expected one agent, found ${agents.length} (${agents.join(', ')})`);
+  const side: Side = { agent: agents[0] ?? '', dir: dirname(file), cases: { ...index[agents[0]] } };
+  if (isDir) {
+    for (const name of readdirSync(path).filter((n) => /_case_[\d_]+\.json$/.test(n))) {
+      const detail = JSON.parse(readFileSync(join(path, name), 'utf8')) as Entry & { id: string; agent: string };
+      if (side.cases[detail.id]) continue;
+      side.agent ||= detail.agent;
+      side.cases[detail.id] = { behavior: detail.behavior, behaviorClose: detail.behaviorClose, reportfile: name };
+    }
+  }
+  if (!side.agent) throw new Error(`${path}: no index.json and no per-case report files`);
+  return side;
 }
 
 /** The case's own explanation: Autobahn's "result" (and "resultClose"), or ours. */

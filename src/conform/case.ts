@@ -44,6 +44,8 @@ export interface Case {
   slow?: boolean;
   /** Heavy cases (large payloads) run with fewer neighbours. */
   heavy?: boolean;
+  /** Latency-sensitive cases run alone, one after another, once the others are done (as Autobahn runs every case). */
+  exclusive?: boolean;
   /** Overall limit for the case (default 20 s). */
   timeoutMs?: number;
   /**

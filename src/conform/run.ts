@@ -159,7 +159,7 @@ export async function runConformance(options: ConformOptions): Promise<ConformRu
   // Timer-bound cases start first and wait side by side, outside the pool.
   const slow = chosen.filter(({ c }) => c.slow).map(run);
   const rest = chosen
-    .filter(({ c }) => !c.slow)
+    .filter(({ c }) => !c.slow && !c.exclusive)
     .map(async (item) => {
       if (item.c.heavy) await heavy.take();
       await pool.take();
@@ -170,7 +170,9 @@ export async function runConformance(options: ConformOptions): Promise<ConformRu
         if (item.c.heavy) heavy.give();
       }
     });
-  await Promise.all([...slow, ...rest]);
+  await Promise.all(rest);
+  for (const item of chosen.filter(({ c }) => c.exclusive)) await run(item);
+  await Promise.all(slow);
   const ordered = chosen.map(({ c }) => results.get(c.id)!);
   return {
     agent: options.agent ?? 'server',

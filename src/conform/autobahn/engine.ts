@@ -48,10 +48,12 @@ export interface AutobahnCase {
   close: ExpectedClose;
   /** Autobahn rates the case INFORMATIONAL whatever happens (behavior and close). */
   informational?: boolean;
-  /** How long to wait after the script for the expected events or the peer's close (default 1 s). */
+  /** How long to wait after the script for the expected events or the peer's close (default 10 s; a busy peer may be slow). */
   waitMs?: number;
   /** Large payloads: fewer cases beside it. */
   heavy?: boolean;
+  /** Latency-sensitive: runs alone. */
+  exclusive?: boolean;
   /** Overall limit (default 20 s). */
   timeoutMs?: number;
   script(s: Script): Promise<void>;
@@ -136,7 +138,8 @@ export interface Observed {
   violation?: string;
 }
 
-const CLOSE_WAIT_MS = 2_000;
+const CLOSE_WAIT_MS = 10_000;
+const DEFAULT_WAIT_MS = 10_000;
 const SHOWN_EVENTS = 6;
 
 function sameEvent(want: Expected, got: Expected): boolean {
@@ -350,7 +353,7 @@ export async function play(c: AutobahnCase, peer: Peer, note: (text: string) => 
     note,
   };
 
-  const waitMs = c.waitMs ?? 1_000;
+  const waitMs = c.waitMs ?? DEFAULT_WAIT_MS;
   if (unimplemented) {
     note(unimplemented);
   } else {

@@ -16,6 +16,7 @@ function toCase(c: AutobahnCase): Case {
     description: plainDescription(c),
     expectation: c.expectation,
     heavy: c.heavy,
+    exclusive: c.exclusive,
     timeoutMs: c.timeoutMs,
     run: (t) => runAutobahn(c, t),
   };
