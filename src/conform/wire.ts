@@ -219,7 +219,8 @@ export class FrameParser {
       length = Number(big);
     }
     if (this.buffered < 2 + extra + length) return false;
-    const key = masked ? Buffer.from(this.take(2 + extra).subarray(-4)) : undefined;
+    const header = this.take(2 + extra);
+    const key = masked ? Buffer.from(header.subarray(-4)) : undefined;
     let payload = length === 0 ? Buffer.alloc(0) : this.take(length);
     if (key && length > 0) xorMask((payload = Buffer.from(payload)), key);
     this.onFrame({ fin, rsv, opcode, payload });
