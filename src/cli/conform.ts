@@ -4,12 +4,16 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ConformRun, type Difference, compare, describeDifference, fmtMs, readExpected, renderHtml, renderJunit, runConformance, summaryTable, writeAutobahnJson, writeExpected } from '../conform/index.js';
 import { UsageError, parse } from './args.js';
+import { conformServe } from './conform-serve.js';
 
 export const CONFORM_USAGE = `Usage: strictws conform <ws://host:port/path> [options]
 
 Runs the conformance suite against a WebSocket server: the Autobahn|Testsuite
 fuzzingclient cases of sections 1-10, 12 and 13 under their own ids and verdict
 classes, and our own lettered families (docs/conformance.md).
+
+To test a WebSocket client instead, run the fuzzing server:
+strictws conform --serve [--port 9001] (see strictws conform --serve --help).
 
 Options:
       --cases <patterns>    only these cases, e.g. "1.*,6.4.*,H.2.1" (Autobahn's rules:
@@ -70,6 +74,7 @@ function url(value: string | undefined): string {
 }
 
 export async function conform(argv: string[]): Promise<void> {
+  if (argv.includes('--serve')) return conformServe(argv);
   const { values, positionals } = parse(() => parseArgs({ args: argv, options: flags, strict: true, allowPositionals: true }));
   if (values.help) {
     process.stdout.write(CONFORM_USAGE);

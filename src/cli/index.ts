@@ -14,6 +14,7 @@ Commands:
   vote     a live vote board: options with counts every client sees change
   Each also serves a page to try it in a browser on GET / (docs/apps.md).
   conform  test a WebSocket server: strictws conform ws://host:port/path (see strictws conform --help)
+           or a client: strictws conform --serve (see strictws conform --serve --help)
 
 Options:
   -p, --port <n>          port to listen on (default 9001; 0 picks a free one)

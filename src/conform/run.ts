@@ -195,7 +195,8 @@ export async function runConformance(options: ConformOptions): Promise<ConformRu
   };
 }
 
-function summarize(families: Family[], results: CaseResult[]): FamilySummary[] {
+/** Per-family counts and case time of `results`. */
+export function summarize(families: Family[], results: CaseResult[]): FamilySummary[] {
   return families
     .map((f) => {
       const rs = results.filter((r) => r.family === f.id);

@@ -85,6 +85,8 @@ export interface Script {
 
 /** The seat-dependent connection a script runs on. */
 export interface Peer {
+  /** What the other end is called in observations (default 'server'). */
+  readonly name?: 'server' | 'client';
   /** Encode a frame as this seat sends it (a client masks with a fresh key, a server does not). */
   frame(spec: FrameSpec): Buffer;
   send(bytes: Buffer): Promise<void>;
@@ -95,12 +97,16 @@ export interface Peer {
   /** The code of the peer's first close frame: null without a code, undefined before any. */
   readonly remoteCloseCode: number | null | undefined;
   destroy(): void;
+  /** The server seat: once close frames went both ways, close TCP first (RFC 6455 §7.1.1). */
+  closeTcp?(): void;
 }
 
-/** The client seat: a `Conn` whose frames we mask. */
-export function clientPeer(conn: Conn): Peer {
+/** A `Conn` in its seat: as the client we mask our frames; as the server (`Conn.accept`) we do not, and close TCP first. */
+export function connPeer(conn: Conn): Peer {
+  const server = conn.seat === 'server';
   return {
-    frame: (spec) => frame(spec),
+    name: server ? 'client' : 'server',
+    frame: (spec) => frame(server ? { ...spec, mask: false } : spec),
     send: (bytes) => conn.send(bytes),
     next: (ms) => conn.next(ms),
     compress: conn.deflate ? (data) => conn.deflate!.compressNext(data) : undefined,
@@ -111,6 +117,7 @@ export function clientPeer(conn: Conn): Peer {
       return conn.remoteCloseCode;
     },
     destroy: () => conn.destroy(),
+    closeTcp: server ? () => conn.end() : undefined,
   };
 }
 
@@ -205,12 +212,12 @@ function closeVerdict(c: AutobahnCase, o: Observed): { behaviorClose: CloseBehav
 /** Run an Autobahn case from the client seat against `t`'s server. */
 export async function runAutobahn(c: AutobahnCase, t: CaseContext): Promise<Verdict> {
   const conn = await t.open(c.offer ? { headers: { 'Sec-WebSocket-Extensions': c.offer } } : {});
-  const o = await play(c, clientPeer(conn), t.note.bind(t), c.offer && !conn.deflate ? `the server declined permessage-deflate offered as "${c.offer}"` : undefined);
+  const o = await play(c, connPeer(conn), t.note.bind(t), c.offer && !conn.deflate ? `the server declined permessage-deflate offered as "${c.offer}"` : undefined);
   return judge(c, o);
 }
 
-/** Drive `peer` through the case and record what happened. */
-async function play(c: AutobahnCase, peer: Peer, note: (text: string) => void, unimplemented: string | undefined): Promise<Observed> {
+/** Drive `peer` (either seat) through the case and record what happened; `unimplemented` skips the script. */
+export async function play(c: AutobahnCase, peer: Peer, note: (text: string) => void, unimplemented: string | undefined): Promise<Observed> {
   const ok = new Matcher(typeof c.ok === 'function' ? c.ok() : c.ok);
   const nonStrict = new Matcher(c.nonStrict);
   const events: string[] = [];
@@ -263,7 +270,7 @@ async function play(c: AutobahnCase, peer: Peer, note: (text: string) => void, u
         }
         wake();
       } else if (e.type === 'violation') {
-        violation = `the server broke the protocol: ${e.reason}`;
+        violation = `the ${peer.name ?? 'server'} broke the protocol: ${e.reason}`;
         if (!closing) closedByMe = true;
         closing = true;
         droppedByMe = true;
@@ -356,6 +363,7 @@ async function play(c: AutobahnCase, peer: Peer, note: (text: string) => void, u
   }
   // We close if the peer did not: with a close frame, then TCP if it does not finish.
   if (!closing && !eof) await sendClose(1000);
+  if (peer.closeTcp && (await until(() => gotClose || eof, CLOSE_WAIT_MS)) && sentClose && !eof) peer.closeTcp();
   if (!(await until(() => eof, CLOSE_WAIT_MS))) {
     if (!closing) closedByMe = true;
     droppedByMe = true;

@@ -7,10 +7,13 @@ import { type AutobahnCase, runAutobahn } from './engine.js';
 import { SECTION_9, SECTION_10 } from './limits.js';
 import { SECTION_6 } from './utf8.js';
 
+/** A case's description without Autobahn's HTML markup. */
+export const plainDescription = (c: AutobahnCase) => c.description.replace(/<br>/g, '\n').replace(/<\/?b>/g, '');
+
 function toCase(c: AutobahnCase): Case {
   return {
     id: c.id,
-    description: c.description.replace(/<br>/g, '\n').replace(/<\/?b>/g, ''),
+    description: plainDescription(c),
     expectation: c.expectation,
     heavy: c.heavy,
     exclusive: c.exclusive,
@@ -19,7 +22,13 @@ function toCase(c: AutobahnCase): Case {
   };
 }
 
-const section = (id: string, title: string, summary: string, cases: AutobahnCase[]): Family => ({ id, title, summary, cases: cases.map(toCase) });
+/** Each section's Autobahn cases, by family id (the fuzzing server runs them from the server's seat). */
+export const AUTOBAHN_CASES = new Map<string, AutobahnCase[]>();
+
+function section(id: string, title: string, summary: string, cases: AutobahnCase[]): Family {
+  AUTOBAHN_CASES.set(id, cases);
+  return { id, title, summary, cases: cases.map(toCase) };
+}
 
 export const AUTOBAHN: Family[] = [
   section('1', 'Framing', 'Autobahn 1: text and binary messages at each length-encoding boundary (RFC 6455 §5.2).', SECTION_1),
