@@ -28,7 +28,7 @@ import {
   validateUpgrade,
 } from '../protocol/index.js';
 import { WebSocketError } from './errors.js';
-import { fromIncomingMessage, toIncomingMessage } from './request.js';
+import { HandshakeRequest } from './request.js';
 import { type SocketOptions, WebSocket } from './websocket.js';
 
 /** What `authenticate` may answer: accept (true or nothing), 401 (false), or a status of its own. */
@@ -108,6 +108,7 @@ export const DEFAULTS = {
 const GOING_AWAY = 1001;
 
 type UpgradeCallback = (ws: WebSocket, request: IncomingMessage) => void;
+type AcceptCallback = (ws: WebSocket, request: HandshakeRequest) => void;
 
 export class WebSocketServer extends EventEmitter {
   readonly clients = new Set<WebSocket>();
@@ -165,7 +166,7 @@ export class WebSocketServer extends EventEmitter {
    * parsed, as `ws` does for frameworks. `callback` gets the new WebSocket.
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback): void {
-    this.upgrade(request, socket as Socket, head, callback);
+    this.upgrade(HandshakeRequest.fromNode(request, socket as Socket), socket as Socket, head, (ws) => callback(ws, request));
   }
 
   /**
@@ -211,8 +212,19 @@ export class WebSocketServer extends EventEmitter {
     if (path !== undefined && request.url?.split('?')[0] !== path && this.attached!.listenerCount('upgrade') > 1) {
       return;
     }
-    this.upgrade(request, socket as Socket, head, (ws, req) => this.emit('connection', ws, req));
+    const handshake = HandshakeRequest.fromNode(request, socket as Socket);
+    this.upgrade(handshake, socket as Socket, head, (ws, req) => this.emitConnection(ws, req));
   };
+
+  /**
+   * 'connection' listeners get the IncomingMessage as their second argument. A
+   * standalone server builds it only if a listener declares that parameter
+   * (or takes `...args`): `(ws) => …` costs no IncomingMessage per connection.
+   */
+  private emitConnection(ws: WebSocket, request: HandshakeRequest): void {
+    const wanted = this.listeners('connection').some((listener) => listener.length !== 1);
+    this.emit('connection', ws, wanted ? request.incoming : undefined);
+  }
 
   /** A raw TCP connection to the standalone server: read the request with our own reader. */
   private acceptSocket(socket: Socket): void {
@@ -248,15 +260,17 @@ export class WebSocketServer extends EventEmitter {
       if (!request) return;
       // The timer keeps running through validation and `authenticate`.
       socket.off('data', onData);
-      const incoming = toIncomingMessage(request, socket);
-      if (this.answerPlainRequest(incoming, socket)) {
+      const handshake = HandshakeRequest.parsed(request, socket);
+      if (this.answerPlainRequest(handshake, socket)) {
         done();
         return;
       }
-      socket.pause();
-      this.upgrade(incoming, socket, reader.rest, (ws, req) => {
+      // Without `authenticate` the upgrade completes before this returns, so no
+      // 'data' can come in between; with it, hold the client's first frames.
+      if (this.options.authenticate) socket.pause();
+      this.upgrade(handshake, socket, reader.rest, (ws, req) => {
         done();
-        this.emit('connection', ws, req);
+        this.emitConnection(ws, req);
       });
     };
     socket.on('data', onData);
@@ -264,9 +278,10 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** Give a request with no Upgrade header to `handleRequest`; true if it answered. */
-  private answerPlainRequest(request: IncomingMessage, socket: Socket): boolean {
+  private answerPlainRequest(handshake: HandshakeRequest, socket: Socket): boolean {
     const handleRequest = this.options.handleRequest;
-    if (!handleRequest || request.headers.upgrade !== undefined) return false;
+    if (!handleRequest || handshake.parsed.headers.has('upgrade')) return false;
+    const request = handshake.incoming;
     let response: HttpResponse | undefined;
     try {
       response = handleRequest(request);
@@ -286,13 +301,13 @@ export class WebSocketServer extends EventEmitter {
     return true;
   }
 
-  private upgrade(request: IncomingMessage, socket: Socket, head: Buffer, callback: UpgradeCallback): void {
+  private upgrade(request: HandshakeRequest, socket: Socket, head: Buffer, callback: AcceptCallback): void {
     // node:http drops its 'error' listener before 'upgrade': until a WebSocket
     // owns the socket, a reset (say, during an async authenticate) must not crash.
     guardErrors(socket);
     let upgrade: UpgradeRequest;
     try {
-      upgrade = validateUpgrade(fromIncomingMessage(request), {
+      upgrade = validateUpgrade(request.parsed, {
         path: this.options.path,
         origins: this.options.origins,
       });
@@ -307,7 +322,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     Promise.resolve()
-      .then(() => authenticate(request))
+      .then(() => authenticate(request.incoming))
       .then(
         (result) => {
           if (result === true || result === undefined) {
@@ -319,18 +334,18 @@ export class WebSocketServer extends EventEmitter {
           }
         },
         (error: unknown) => {
-          this.emit('handshakeError', error, request);
+          this.emit('handshakeError', error, request.incoming);
           this.refuse(socket, 500, undefined, {});
         },
       );
   }
 
   private accept(
-    request: IncomingMessage,
+    request: HandshakeRequest,
     socket: Socket,
     head: Buffer,
     upgrade: UpgradeRequest,
-    callback: UpgradeCallback,
+    callback: AcceptCallback,
   ): void {
     // Gone, refused meanwhile (a handshake timeout answers 408 and ends), or shutting down.
     if (socket.destroyed || socket.writableEnded || this.closing) {
@@ -340,9 +355,12 @@ export class WebSocketServer extends EventEmitter {
     let protocol: string | undefined;
     try {
       const handleProtocols = this.options.handleProtocols;
-      protocol = selectProtocol(upgrade.protocols, handleProtocols && ((offered) => handleProtocols(offered, request)));
+      protocol = selectProtocol(
+        upgrade.protocols,
+        handleProtocols && ((offered) => handleProtocols(offered, request.incoming)),
+      );
     } catch (error) {
-      this.emit('handshakeError', error, request);
+      this.emit('handshakeError', error, request.incoming);
       this.refuse(socket, 500, undefined, {});
       return;
     }
@@ -359,7 +377,7 @@ export class WebSocketServer extends EventEmitter {
     }
     callback(ws, request);
     ws.receiveHead(head);
-    socket.resume();
+    if (socket.isPaused()) socket.resume();
   }
 
   private reject(socket: Socket, error: HandshakeError): void {
