@@ -41,6 +41,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) HTTP\/(\d)\.(\d)$/;
 // RFC 9110 §5.5: field values are visible characters, spaces, tabs and obs-text.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Shared by every reader: a zero-length Buffer has nothing to write into. */
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Reads one HTTP/1.1 request head from bytes as they arrive. Throws a
@@ -48,10 +50,10 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
  */
 export class RequestReader {
   /** Bytes that followed the head in the same chunk: the first frames. */
-  rest: Buffer = Buffer.alloc(0);
+  rest: Buffer = EMPTY;
 
   private readonly limits: Required<RequestLimits>;
-  private buffered: Buffer = Buffer.alloc(0);
+  private buffered: Buffer = EMPTY;
   private scanned = 0;
   private lineStart = 0;
   private requestLine: RegExpExecArray | undefined;
@@ -59,7 +61,7 @@ export class RequestReader {
   private headerCount = 0;
 
   constructor(limits: RequestLimits = {}) {
-    this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
+    this.limits = resolveLimits(limits);
   }
 
   /** Feed bytes. Returns the request once its head is complete. */
@@ -74,7 +76,7 @@ export class RequestReader {
       this.lineStart = i + 1;
       if (line === '' && this.requestLine) {
         this.rest = data.subarray(i + 1);
-        this.buffered = Buffer.alloc(0);
+        this.buffered = EMPTY;
         const [, method, target, major, minor] = this.requestLine;
         return { method, target, httpVersion: `${major}.${minor}`, headers: this.headers };
       }
@@ -101,7 +103,7 @@ export class RequestReader {
     const colon = line.indexOf(':');
     const name = line.slice(0, colon);
     if (colon <= 0 || !TOKEN.test(name)) throw new HandshakeError('MALFORMED_REQUEST', 'malformed header field');
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const value = trimmed(line, colon + 1);
     if (!FIELD_VALUE.test(value)) throw new HandshakeError('MALFORMED_REQUEST', `invalid characters in ${name}`);
     const key = name.toLowerCase();
     const values = this.headers.get(key);
@@ -119,6 +121,26 @@ export class RequestReader {
   private tooLongRequestLine(): never {
     throw new HandshakeError('REQUEST_LINE_TOO_LONG', `request line over ${this.limits.maxRequestLine} bytes`);
   }
+}
+
+/** The limits with defaults filled in: one object per limits object, not one per request. */
+const resolved = new WeakMap<RequestLimits, Required<RequestLimits>>();
+function resolveLimits(limits: RequestLimits): Required<RequestLimits> {
+  let full = resolved.get(limits);
+  if (!full) {
+    const { maxRequestLine, maxHeaders, maxHeaderBytes } = { ...DEFAULT_REQUEST_LIMITS, ...limits };
+    full = { maxRequestLine, maxHeaders, maxHeaderBytes };
+    resolved.set(limits, full);
+  }
+  return full;
+}
+
+/** `line` from `start` without leading and trailing spaces and tabs (RFC 9112 §5: OWS). */
+function trimmed(line: string, start: number): string {
+  let end = line.length;
+  while (start < end && (line.charCodeAt(start) === 0x20 || line.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end--;
+  return line.slice(start, end);
 }
 
 export interface UpgradePolicy {
@@ -155,8 +177,21 @@ export function listElements(values: readonly string[] | undefined): string[] {
   return out;
 }
 
+/** Whether a comma-separated field lists `token` (lower case), in any case; no arrays built. */
 function hasToken(values: readonly string[] | undefined, token: string): boolean {
-  return listElements(values).some((element) => element.toLowerCase() === token);
+  for (const value of values ?? []) {
+    for (let start = 0; start <= value.length; ) {
+      let end = value.indexOf(',', start);
+      if (end === -1) end = value.length;
+      let a = start;
+      let b = end;
+      while (a < b && (value.charCodeAt(a) <= 0x20)) a++;
+      while (b > a && (value.charCodeAt(b - 1) <= 0x20)) b--;
+      if (b - a === token.length && value.slice(a, b).toLowerCase() === token) return true;
+      start = end + 1;
+    }
+  }
+  return false;
 }
 
 function single(headers: Map<string, string[]>, name: string): string | undefined {
@@ -277,7 +312,15 @@ export interface AcceptResponse {
 }
 
 /** RFC 6455 §4.2.2 item 5: the 101 response that completes the handshake. */
-export function buildAcceptResponse({ key, protocol, extensions, headers = {} }: AcceptResponse): Buffer {
+export function buildAcceptResponse({ key, protocol, extensions, headers }: AcceptResponse): Buffer {
+  if (headers === undefined && protocol === undefined && !extensions) {
+    // The usual case, written out: nothing of the caller's to check.
+    return Buffer.from(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+      'latin1',
+    );
+  }
   const fields: Record<string, string> = {
     Upgrade: 'websocket',
     Connection: 'Upgrade',
