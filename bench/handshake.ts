@@ -1,6 +1,7 @@
-// What a connection costs to open and close, measured in the server and not by the clock: bytes
-// allocated per connection (V8's sampling heap profiler, collected objects included) and, with
-// --cpu-prof, where the server's CPU time goes during a storm. The load is wsload --storm (each
+// What a connection costs to open and close, measured in the server and not by the clock: the
+// server's CPU time per connection (median of 3 storms, from /proc), bytes allocated per connection
+// (V8's sampling heap profiler, collected objects included) and, with --cpu-prof, where the server's
+// CPU time goes during a storm. The load is wsload --storm (each
 // connection opens, echoes one message, and closes) against bench/servers/handshake-echo.mjs, the same
 // echo handler on strictws's and on ws's library API.
 //
@@ -56,17 +57,25 @@ async function startServer(impl: string, nodeFlags: string[]): Promise<Server> {
   return { child, port, next };
 }
 
-async function storm(port: number, n: number): Promise<void> {
+async function storm(port: number, n: number, pid = 0): Promise<Record<string, unknown>> {
   const argv = [WSLOAD, '--port', String(port), '--storm', String(n), '--connect-concurrency', values.concurrency];
-  const [cmd, ...args] = [...argv, '--sources', '4', '--connect-timeout', '120', '--json'];
+  const [cmd, ...args] = [...argv, '--sources', '4', '--connect-timeout', '120', '--pid', String(pid), '--json'];
   const json = await runWsload([cmd, ...args], 300_000);
   if (json.errors !== 0 || json.open !== n) throw new Error(`storm had errors: ${JSON.stringify(json)}`);
+  return json;
 }
 
 async function allocation(impl: string): Promise<void> {
   const server = await startServer(impl, []);
   try {
     await storm(server.port, Number(values.warmup)); // JIT and pools warm
+    const cpu: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await sleep(500);
+      cpu.push(Number((await storm(server.port, conns, server.child.pid)).server_cpu_us_per_conn));
+    }
+    const median = cpu.sort((a, b) => a - b)[1];
+    process.stdout.write(`\n${impl}: ${median} µs of server CPU per connection (median of ${cpu.join(', ')})\n`);
     await sleep(500);
     server.child.stdin!.write('start\n');
     await server.next();
@@ -103,7 +112,13 @@ async function cpuProfile(impl: string): Promise<void> {
     await new Promise((resolve) => server.child.once('exit', resolve));
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error('no .cpuprofile written');
-    const { nodes } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[] };
+    const { nodes, samples, startTime, endTime } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+      nodes: ProfileNode[];
+      samples: number[];
+      startTime: number;
+      endTime: number;
+    };
+    const usPerSample = (endTime - startTime) / samples.length;
     const self = new Map<string, number>();
     let busy = 0;
     for (const { callFrame, hitCount } of nodes) {
@@ -115,7 +130,8 @@ async function cpuProfile(impl: string): Promise<void> {
     }
     const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, top);
     process.stdout.write(
-      `\n${impl}: CPU profile of a ${conns}-connection storm, self time, % of busy samples\n\n` +
+      `\n${impl}: CPU profile of a ${conns}-connection storm (start-up included): ` +
+        `${((busy * usPerSample) / conns).toFixed(0)} µs busy per connection; self time, % of busy samples\n\n` +
         '| % | function |\n| ---: | --- |\n' +
         rows.map(([fn, hits]) => `| ${((hits / busy) * 100).toFixed(1)} | \`${fn}\` |`).join('\n') +
         '\n',

@@ -137,8 +137,8 @@ function fromWsload(json: Record<string, unknown>): Pick<Sample, 'metrics' | 'er
           ? {
               deliveredPerS: num('delivered_per_s'),
               msgsPerS: num('published_per_s'),
-              p50Us: num('lat_p50_us'),
-              p99Us: num('lat_p99_us'),
+              // no message reached every subscriber within the measurement: no latency to report
+              ...(json.published ? { p50Us: num('lat_p50_us'), p99Us: num('lat_p99_us') } : {}),
               serverCpuUsPerOp: perOp(num('delivered_per_s')),
               ...cpu,
             }
