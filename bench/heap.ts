@@ -2,8 +2,10 @@
 // takes a heap snapshot with no clients and one with N idle clients (each after a full GC, as
 // heap snapshots are), and prints the difference per connection, plus the VmRSS difference.
 //
-//   npx tsx bench/heap.ts [--server strictws|ws|raw] [--conns 2000] [--top 30] [--keep]
+//   npx tsx bench/heap.ts [--server strictws|ws|raw] [--conns 2000] [--warmup 500] [--top 30] [--keep]
 //
+// --warmup N clients connect and leave before the first snapshot, so that code compiled for the
+// handshake (JIT) and pools filled by the first connections are not counted per connection.
 // "raw" is bench/servers/raw-echo.mjs (a bare net.Socket per client, no handshake): the floor.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
   options: {
     server: { type: 'string', default: 'strictws' },
     conns: { type: 'string', default: '2000' },
+    warmup: { type: 'string', default: '500' },
     top: { type: 'string', default: '30' },
     /** keep the snapshots (their folder is printed) */
     keep: { type: 'boolean', default: false },
@@ -146,7 +149,9 @@ async function main(): Promise<void> {
       child.stdout!.on('data', (d: Buffer) => /listening on/.test(d.toString()) && resolve());
       child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
     });
-    await sleep(500);
+    const warm = await openClients(port, Number(values.warmup), values.server !== 'raw');
+    warm.forEach((s) => s.destroy());
+    await sleep(1000);
     const file0 = await snapshot(child.pid!, dir);
     const rss0 = rssKiB(child.pid!);
     const sockets = await openClients(port, conns, values.server !== 'raw');

@@ -2,14 +2,18 @@
 
 export const HOST = '127.0.0.1';
 export const IDLE_CONNS = 5000;
+/** the C echo server, built by bench/run.ts from bench/servers/echo.c */
+export const C_ECHO = 'bench/.build/echo';
 
 export interface Server {
   id: string;
   label: string;
   /** argv, run from the repo root */
   command: (port: number) => string[];
-  /** a plain TCP echo: driven with wsload --raw, skipped for the idle case */
+  /** a plain TCP echo: driven with wsload --raw, only in the echo cases without deflate */
   raw?: boolean;
+  /** argv of this implementation's broadcast server (fan-out cases); without it the server skips them */
+  broadcast?: (port: number) => string[];
   /** repo-relative file that must exist, or the server is skipped with a message */
   requires?: string;
   /** flags appended to the command for deflate cases; without them the server skips those cases */
@@ -28,21 +32,34 @@ export const SERVERS: Server[] = [
       ['node', 'bin/strictws.js', 'echo', '--port', String(port), '--host', HOST, '--log-level', 'warn'],
     requires: 'bin/strictws.js',
     deflate: ['--deflate', '--deflate-threshold', '0'],
+    broadcast: echoScript('strictws-broadcast.mjs'),
   },
   {
     id: 'ws',
     label: 'ws (pure JS)',
     command: echoScript('ws-echo.mjs', '--no-bufferutil'),
     deflate: ['--deflate'], // ws's default threshold (1 KiB) compresses every 4 KiB message
+    broadcast: echoScript('ws-echo.mjs', '--no-bufferutil', '--broadcast'),
   },
-  { id: 'ws-bufferutil', label: 'ws+bufferutil', command: echoScript('ws-echo.mjs'), deflate: ['--deflate'] },
+  {
+    id: 'ws-bufferutil',
+    label: 'ws+bufferutil',
+    command: echoScript('ws-echo.mjs'),
+    deflate: ['--deflate'],
+    broadcast: echoScript('ws-echo.mjs', '--broadcast'),
+  },
   { id: 'raw', label: 'raw net', command: echoScript('raw-echo.mjs'), raw: true },
+  { id: 'c-echo', label: 'C echo', command: (port) => [C_ECHO, '--port', String(port), '--host', HOST], raw: true },
 ];
 
 export type Load =
-  /** deflate: permessage-deflate, driven by bench/deflate-load.mjs instead of wsload */
+  /** deflate: permessage-deflate (wsload --deflate: compressible text, every echo inflated and checked) */
   | { kind: 'echo'; size: number; conns: number; inflight: number; opcode: 'text' | 'binary'; deflate?: boolean }
-  | { kind: 'idle'; conns: number };
+  | { kind: 'idle'; conns: number }
+  /** `conns` connects, `concurrency` in flight; each echoes one message once open */
+  | { kind: 'storm'; conns: number; concurrency: number }
+  /** one publisher, `conns` subscribers on the broadcast server; `slow` of them never read */
+  | { kind: 'fanout'; conns: number; slow: number; size: number; inflight: number };
 
 export const METRICS = {
   msgsPerS: { label: 'msg/s', digits: 0, lowerIsBetter: false },
@@ -52,6 +69,11 @@ export const METRICS = {
   serverCpuPct: { label: 'server CPU %', digits: 0, lowerIsBetter: true },
   clientCpuPct: { label: 'client CPU %', digits: 0, lowerIsBetter: true },
   kibPerConn: { label: 'KiB/conn', digits: 1, lowerIsBetter: true },
+  handshakesPerS: { label: 'handshakes/s', digits: 0, lowerIsBetter: false },
+  allEchoedS: { label: 's to all echoed', digits: 2, lowerIsBetter: true },
+  deliveredPerS: { label: 'delivered msg/s', digits: 0, lowerIsBetter: false },
+  /** server CPU time per message echoed, per handshake, or per message delivered: less load-sensitive */
+  serverCpuUsPerOp: { label: 'server CPU µs/op', digits: 2, lowerIsBetter: true },
 } as const;
 export type Metric = keyof typeof METRICS;
 
@@ -80,6 +102,7 @@ export const CASES: Case[] = [
     load: { kind: 'echo', size: 16, conns: 64, inflight: 16, opcode: 'text' },
     headlines: [
       { metric: 'msgsPerS', baseline: ['ws', 'ws-bufferutil'] },
+      { metric: 'msgsPerS', baseline: ['c-echo'] },
       { metric: 'p99Us', baseline: ['ws'] },
     ],
   },
@@ -87,19 +110,28 @@ export const CASES: Case[] = [
     id: 'medium',
     title: '4 KiB text, 64 × 4',
     load: { kind: 'echo', size: 4 * KiB, conns: 64, inflight: 4, opcode: 'text' },
-    headlines: [{ metric: 'msgsPerS', baseline: ['ws-bufferutil'] }],
+    headlines: [
+      { metric: 'msgsPerS', baseline: ['ws-bufferutil'] },
+      { metric: 'msgsPerS', baseline: ['c-echo'] },
+    ],
   },
   {
     id: '64k',
     title: '64 KiB binary, 16 × 2',
     load: { kind: 'echo', size: 64 * KiB, conns: 16, inflight: 2, opcode: 'binary' },
-    headlines: [{ metric: 'mbPerS', baseline: ['ws-bufferutil'] }],
+    headlines: [
+      { metric: 'mbPerS', baseline: ['ws-bufferutil'] },
+      { metric: 'mbPerS', baseline: ['c-echo'] },
+    ],
   },
   {
     id: 'large',
     title: '1 MiB binary, 4 × 1',
     load: { kind: 'echo', size: MiB, conns: 4, inflight: 1, opcode: 'binary' },
-    headlines: [{ metric: 'mbPerS', baseline: ['raw'] }],
+    headlines: [
+      { metric: 'mbPerS', baseline: ['raw'] },
+      { metric: 'mbPerS', baseline: ['c-echo'] },
+    ],
   },
   {
     id: 'idle',
@@ -108,16 +140,65 @@ export const CASES: Case[] = [
     headlines: [{ metric: 'kibPerConn', baseline: ['ws'] }],
   },
   {
-    // wsload has no permessage-deflate, so this case runs bench/deflate-load.mjs (a JS client on `ws`)
-    id: 'deflate4k',
-    title: 'compressible 4 KiB text, permessage-deflate, 64 × 4',
-    load: { kind: 'echo', size: 4 * KiB, conns: 64, inflight: 4, opcode: 'text', deflate: true },
-    headlines: [{ metric: 'msgsPerS', baseline: ['ws-bufferutil'] }],
+    id: 'idle10k',
+    title: '10,000 idle connections',
+    load: { kind: 'idle', conns: 10_000 },
+    headlines: [{ metric: 'kibPerConn', baseline: ['ws'] }],
   },
+  ...[5_000, 10_000].map(
+    (conns): Case => ({
+      id: `storm${conns / 1000}k`,
+      title: `connection storm: ${conns.toLocaleString('en-US')} connects, 256 in flight, each echoes once`,
+      load: { kind: 'storm', conns, concurrency: 256 },
+      headlines: [
+        { metric: 'handshakesPerS', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'allEchoedS', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'serverCpuUsPerOp', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'kibPerConn', baseline: ['ws'] },
+      ],
+    }),
+  ),
+  ...[
+    { id: 'fanout1k', conns: 1_000, slow: 0 },
+    { id: 'fanout10k', conns: 10_000, slow: 0 },
+    { id: 'fanout1k-slow', conns: 1_000, slow: 1 },
+  ].map(
+    ({ id, conns, slow }): Case => ({
+      id,
+      title:
+        `fan-out: 1 publisher × 4 in flight, 64 B text to ${conns.toLocaleString('en-US')} subscribers` +
+        (slow ? `, ${slow} of them not reading` : ''),
+      load: { kind: 'fanout', conns, slow, size: 64, inflight: 4 },
+      headlines: [
+        { metric: 'deliveredPerS', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'p99Us', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'serverCpuUsPerOp', baseline: ['ws', 'ws-bufferutil'] },
+      ],
+    }),
+  ),
+  ...[
+    { id: 'deflate4k', size: 4 * KiB, conns: 64, inflight: 4 },
+    { id: 'deflate64k', size: 64 * KiB, conns: 16, inflight: 2 },
+  ].map(
+    ({ id, size, conns, inflight }): Case => ({
+      id,
+      title: `compressible ${size / KiB} KiB text, permessage-deflate, ${conns} × ${inflight}`,
+      load: { kind: 'echo', size, conns, inflight, opcode: 'text', deflate: true },
+      headlines: [
+        { metric: 'msgsPerS', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'serverCpuUsPerOp', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'kibPerConn', baseline: ['ws'] },
+      ],
+    }),
+  ),
 ];
 
-/** Whether a server takes part in a case: raw has no idle case, deflate cases need deflate flags. */
-export const runsCase = (s: Server, c: Case): boolean =>
-  c.load.kind === 'idle' ? !s.raw : !c.load.deflate || s.deflate !== undefined;
+/** Whether a server takes part in a case: raw servers only echo, deflate cases need deflate flags, fan-out a broadcast server. */
+export function runsCase(s: Server, c: Case): boolean {
+  const { load } = c;
+  if (load.kind === 'fanout') return s.broadcast !== undefined;
+  if (load.kind !== 'echo') return !s.raw;
+  return load.deflate ? s.deflate !== undefined : true;
+}
 
 export const DEFAULT_CASES = CASES.filter((c) => !c.unsupported).map((c) => c.id);

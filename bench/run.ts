@@ -1,9 +1,9 @@
-// Benchmark harness: echo servers under wsload (/work/shared/tools/wsload.c), or bench/deflate-load.mjs
-// for permessage-deflate cases, server pinned to CPU 0 and the load generator to CPU 1, a fresh server
-// process per measurement.
+// Benchmark harness: echo, idle, connection-storm, fan-out and permessage-deflate cases under the C load
+// generator bench/wsload/wsload.c, server pinned to CPU 0 and the load generator to CPU 1, a fresh server
+// process per measurement. Builds wsload (gcc, zlib) and the C echo server (bench/servers/echo.c) first.
 //
-//   npx tsx bench/run.ts [--servers strictws,ws,ws-bufferutil,raw]
-//                        [--cases small,medium,64k,large,idle,deflate4k]
+//   npx tsx bench/run.ts [--servers strictws,ws,ws-bufferutil,raw,c-echo]
+//                        [--cases small,medium,64k,large,idle,idle10k,storm5k,storm10k,fanout1k,...]
 //                        [--runs 3] [--duration 5] [--warmup 1]
 //
 // Progress goes to stderr, the markdown report to stdout and bench/results/latest.md, every sample with
@@ -14,18 +14,22 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CASES, DEFAULT_CASES, HOST, METRICS, SERVERS, runsCase, type Case, type Server } from './matrix.js';
+import { CASES, C_ECHO, DEFAULT_CASES, HOST, METRICS, SERVERS, runsCase, type Case, type Server } from './matrix.js';
 import * as proc from './lib/proc.js';
 import { renderMarkdown, type Sample } from './lib/report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WSLOAD_SRC = process.env.WSLOAD_SRC ?? '/work/shared/tools/wsload.c';
+const WSLOAD_SRC = join(ROOT, 'bench/wsload/wsload.c');
 const WSLOAD = join(ROOT, 'bench/.build/wsload');
-const DEFLATE_LOAD = join(ROOT, 'bench/deflate-load.mjs');
+const C_ECHO_SRC = join(ROOT, 'bench/servers/echo.c');
 const RESULTS = join(ROOT, 'bench/results');
 const SERVER_CPU = 0;
 const CLIENT_CPU = 1;
 const CONNECT_SLACK_S = 40; // wsload's connect timeout (20 s) + close timeout + margin
+/** storms and fan-outs open thousands of connections on a loaded machine: wsload's connect timeout */
+const MANY_CONNECT_TIMEOUT_S = 90;
+/** source addresses 127.0.0.1-4 for the many-connection cases, so ephemeral ports never run out */
+const SOURCES = 4;
 
 interface Options {
   servers: Server[];
@@ -79,44 +83,81 @@ function parseOptions(): Options {
 
 function wsloadArgs(c: Case, s: Server, port: number, pid: number, o: Options): string[] {
   const common = ['--host', HOST, '--port', String(port), '--pid', String(pid), '--json'];
+  const many = ['--sources', String(SOURCES), '--connect-timeout', String(MANY_CONNECT_TIMEOUT_S)];
+  const timed = ['--duration', String(o.duration), '--warmup', String(o.warmup)];
   const { load } = c;
-  if (load.kind === 'idle') return [...common, '--idle', String(load.conns), '--hold', String(o.duration)];
-  return [
-    ...common,
-    ...['--size', String(load.size), '--conns', String(load.conns), '--inflight', String(load.inflight)],
-    ...['--opcode', load.opcode, '--duration', String(o.duration), '--warmup', String(o.warmup)],
-    ...(s.raw ? ['--raw'] : []),
-  ];
+  switch (load.kind) {
+    case 'idle':
+      return [...common, '--idle', String(load.conns), '--hold', String(o.duration), ...many];
+    case 'storm':
+      return [...common, '--storm', String(load.conns), '--connect-concurrency', String(load.concurrency), ...many];
+    case 'fanout':
+      return [
+        ...common,
+        ...['--fanout', String(load.conns), '--slow', String(load.slow), '--size', String(load.size)],
+        ...['--inflight', String(load.inflight), ...timed, ...many],
+      ];
+    case 'echo':
+      return [
+        ...common,
+        ...['--size', String(load.size), '--conns', String(load.conns), '--inflight', String(load.inflight)],
+        ...['--opcode', load.opcode, ...timed],
+        ...(s.raw ? ['--raw'] : []),
+        ...(load.deflate ? ['--deflate'] : []),
+      ];
+  }
 }
 
-/** The load generator's argv: wsload, or deflate-load.mjs (same flags and JSON) for deflate cases. */
-function loadArgv(c: Case, s: Server, port: number, pid: number, o: Options): string[] {
-  const loader = c.load.kind === 'echo' && c.load.deflate ? ['node', DEFLATE_LOAD] : [WSLOAD];
-  return proc.pinned(CLIENT_CPU, [...loader, ...wsloadArgs(c, s, port, pid, o)]);
-}
-
-/** Metrics and error counters from one wsload (or deflate-load.mjs) --json object. */
+/** Metrics and error counters from one wsload --json object. */
 function fromWsload(json: Record<string, unknown>): Pick<Sample, 'metrics' | 'errors'> {
   const num = (key: string) => {
     const v = json[key];
     return typeof v === 'number' && v >= 0 ? v : undefined; // wsload prints -1 for "unknown"
   };
-  const metrics =
+  /** server CPU µs per operation, from its CPU share over the measurement and the operation rate */
+  const perOp = (rate: number | undefined) => {
+    const cpu = num('server_cpu_pct');
+    return cpu !== undefined && rate ? (cpu / 100 / rate) * 1e6 : undefined;
+  };
+  const cpu = { serverCpuPct: num('server_cpu_pct'), clientCpuPct: num('client_cpu_pct') };
+  const metrics: Sample['metrics'] =
     json.mode === 'idle'
       ? { kibPerConn: num('kib_per_conn') }
-      : {
-          msgsPerS: num('msgs_per_s'),
-          mbPerS: num('mb_per_s'),
-          p50Us: num('lat_p50_us'),
-          p99Us: num('lat_p99_us'),
-          serverCpuPct: num('server_cpu_pct'),
-          clientCpuPct: num('client_cpu_pct'),
-        };
+      : json.mode === 'storm'
+        ? {
+            handshakesPerS: num('handshakes_per_s'),
+            allEchoedS: num('echo_s'),
+            p50Us: num('hs_p50_us'),
+            p99Us: num('hs_p99_us'),
+            serverCpuUsPerOp: num('server_cpu_us_per_conn'),
+            kibPerConn: num('kib_per_conn'),
+            ...cpu,
+          }
+        : json.mode === 'fanout'
+          ? {
+              deliveredPerS: num('delivered_per_s'),
+              msgsPerS: num('published_per_s'),
+              // no message reached every subscriber within the measurement: no latency to report
+              ...(json.published ? { p50Us: num('lat_p50_us'), p99Us: num('lat_p99_us') } : {}),
+              serverCpuUsPerOp: perOp(num('delivered_per_s')),
+              ...cpu,
+            }
+          : {
+              msgsPerS: num('msgs_per_s'),
+              mbPerS: num('mb_per_s'),
+              p50Us: num('lat_p50_us'),
+              p99Us: num('lat_p99_us'),
+              serverCpuUsPerOp: perOp(num('msgs_per_s')),
+              ...(json.deflate ? { kibPerConn: num('kib_per_conn') } : {}),
+              ...cpu,
+            };
   const errors = Object.entries(json)
     .filter(([key, value]) => key.startsWith('err_') && value !== 0)
     .map(([key, value]) => `${key}=${String(value)}`);
   if (num('errors') && errors.length === 0) errors.push(`errors=${String(json.errors)}`);
-  if (json.mode !== 'idle' && !json.messages) errors.push('no messages echoed');
+  if ((json.mode === 'echo' || json.mode === 'raw' || json.mode === 'fanout') && !json.messages)
+    errors.push('no messages echoed');
+  if (json.mode === 'storm' && json.open !== json.conns) errors.push(`only ${String(json.open)} of ${String(json.conns)} opened`);
   return { metrics, errors };
 }
 
@@ -132,7 +173,8 @@ async function measure(s: Server, c: Case, run: number, o: Options, serverWrap: 
   let server: proc.RunningServer;
   try {
     const deflate = c.load.kind === 'echo' && c.load.deflate ? (s.deflate ?? []) : [];
-    const argv = proc.pinned(SERVER_CPU, [...s.command(port), ...deflate]);
+    const command = c.load.kind === 'fanout' && s.broadcast ? s.broadcast(port) : s.command(port);
+    const argv = proc.pinned(SERVER_CPU, [...command, ...deflate]);
     server = await proc.startServer([...serverWrap, ...argv], ROOT);
   } catch (err) {
     fail((err as Error).message);
@@ -140,10 +182,10 @@ async function measure(s: Server, c: Case, run: number, o: Options, serverWrap: 
   }
   try {
     const files = proc.openFileLimit(server.pid);
-    if (c.load.kind === 'idle' && files < c.load.conns + 64)
-      fail(`server open-file limit ${files} is too low for ${c.load.conns} connections`);
-    const seconds = (c.load.kind === 'idle' ? 0 : o.warmup) + o.duration + CONNECT_SLACK_S;
-    const argv = loadArgv(c, s, port, server.pid, o);
+    if (files < c.load.conns + 64) fail(`server open-file limit ${files} is too low for ${c.load.conns} connections`);
+    const many = c.load.kind !== 'echo';
+    const seconds = o.warmup + o.duration + CONNECT_SLACK_S + (many ? MANY_CONNECT_TIMEOUT_S : 0);
+    const argv = proc.pinned(CLIENT_CPU, [WSLOAD, ...wsloadArgs(c, s, port, server.pid, o)]);
     sample.command = argv.join(' ');
     sample.wsload = await proc.runWsload(argv, seconds * 1000);
     const { metrics, errors } = fromWsload(sample.wsload);
@@ -174,7 +216,8 @@ function describe(sample: Sample, c: Case): string {
 async function main(): Promise<void> {
   const o = parseOptions();
   proc.killChildrenOnExit();
-  proc.buildWsload(WSLOAD_SRC, WSLOAD);
+  proc.buildC(WSLOAD_SRC, WSLOAD, ['-lz']);
+  if (o.servers.some((s) => s.id === 'c-echo')) proc.buildC(C_ECHO_SRC, join(ROOT, C_ECHO));
 
   const skipped: string[] = [];
   const servers = o.servers.filter((s) => {
@@ -199,29 +242,31 @@ async function main(): Promise<void> {
   const plan = cases.flatMap((c) => servers.filter((s) => runsCase(s, c)).map((s) => ({ c, s })));
   const samples: Sample[] = [];
   const startLoad = loadavg()[0];
+  const loadAt: string[] = [];
   for (let run = 1; run <= o.runs; run++)
     for (const [i, { c, s }] of plan.entries()) {
       process.stderr.write(`[run ${run}/${o.runs} · ${i + 1}/${plan.length}] ${c.id} · ${s.label} … `);
+      const load = loadavg()[0];
       const sample = await measure(s, c, run, o, serverWrap);
-      process.stderr.write(describe(sample, c) + '\n');
+      sample.loadavg = load;
+      process.stderr.write(`${describe(sample, c)} (load ${load.toFixed(1)})\n`);
       samples.push(sample);
       await sleep(300); // let closed sockets and the CPUs settle
     }
 
+  loadAt.push(`${startLoad.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at the end`);
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}`;
   const setup = [
-    `${new Date().toISOString()}, node ${process.version}, ${machine}, load average ${startLoad.toFixed(2)} at start`,
+    `${new Date().toISOString()}, node ${process.version}, ${machine}, 1-min load average ${loadAt.join('')} ` +
+      '(each sample\'s is in latest.json)',
     `${o.runs} run(s) per cell, ${o.warmup} s warmup + ${o.duration} s measured (idle: ${o.duration} s hold); ` +
       'a fresh server process per measurement',
     `server pinned with taskset -c ${SERVER_CPU}, wsload with taskset -c ${CLIENT_CPU}; closed-loop echo, ` +
-      'every message length/opcode-checked, every 8th byte-checked',
-    ...(cases.some((c) => c.load.kind === 'echo' && c.load.deflate)
-      ? [
-          'deflate cases: bench/deflate-load.mjs instead of wsload (ws client, perMessageDeflate threshold 0, ' +
-            'extension checked on every connection, every echo byte-checked), same pinning',
-        ]
-      : []),
-    `open-file limit ${ourFiles}; wsload built from ${WSLOAD_SRC}`,
+      'every message length/opcode-checked, every 8th byte-checked (deflate: every echo inflated and compared)',
+    'storm: connects with 256 in flight from 127.0.0.1-4, each echoes one 16 B message once open; ' +
+      'fan-out: every subscriber checks every message\'s sequence number and length, every 8th its bytes',
+    'server CPU µs/op = server CPU time per echoed message, per handshake (storm) or per delivered message (fan-out)',
+    `open-file limit ${ourFiles}; wsload built from bench/wsload/wsload.c`,
   ];
   const report = renderMarkdown({ title: 'strictws benchmark', setup, servers, cases, samples, skipped });
   mkdirSync(RESULTS, { recursive: true });

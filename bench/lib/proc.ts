@@ -1,4 +1,4 @@
-// Processes for bench/run.ts: building wsload, starting pinned servers, running pinned wsload.
+// Processes for bench/run.ts: building the C tools, starting pinned servers, running pinned wsload.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -20,11 +20,19 @@ export function killChildrenOnExit(): void {
     });
 }
 
-export function buildWsload(src: string, bin: string): void {
+/** Build a C tool with gcc -O2 unless the binary is newer than its source; `libs` e.g. ['-lz']. */
+export function buildC(src: string, bin: string, libs: string[] = []): void {
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return;
   mkdirSync(dirname(bin), { recursive: true });
   process.stderr.write(`building ${bin} from ${src}\n`);
-  execFileSync('gcc', ['-O2', '-o', bin, src], { stdio: 'inherit' });
+  try {
+    execFileSync('gcc', ['-O2', '-o', bin, src, ...libs], { stdio: 'inherit' });
+  } catch {
+    const hint = libs.includes('-lz')
+      ? ' It needs gcc and the zlib headers: apt-get install gcc zlib1g-dev (or your system\'s zlib-devel).'
+      : ' It needs gcc: apt-get install gcc.';
+    throw new Error(`could not build ${bin} from ${src}.${hint}`);
+  }
 }
 
 export async function freePort(host: string): Promise<number> {

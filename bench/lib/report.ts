@@ -10,6 +10,8 @@ export interface Sample {
   errors: string[];
   /** server or wsload output that came with an error */
   log?: string;
+  /** the 1-minute load average when the measurement started */
+  loadavg?: number;
   /** the wsload command line */
   command?: string;
   wsload?: Record<string, unknown>;

@@ -1,7 +1,9 @@
 // Echo server on the `ws` package, for bench/run.ts.
 //
-//   node bench/servers/ws-echo.mjs [--port P] [--host H] [--no-bufferutil] [--deflate]
+//   node bench/servers/ws-echo.mjs [--port P] [--host H] [--no-bufferutil] [--deflate] [--broadcast]
 //
+// --broadcast: instead of echoing, relay every message to every other open client with ws's usual
+// loop, `wss.clients.forEach((c) => c.send(data))` (no cap on what a client that does not read queues).
 // --port defaults to $PORT, then 8080. --no-bufferutil (or WS_NO_BUFFER_UTIL=1 in the environment)
 // makes ws use its pure-JS masking; otherwise ws loads `bufferutil`, and this script refuses to start
 // unless that is bufferutil's native addon rather than its JS fallback. --deflate enables
@@ -15,12 +17,13 @@ const { values: opts } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     'no-bufferutil': { type: 'boolean', default: false },
     deflate: { type: 'boolean', default: false },
+    broadcast: { type: 'boolean', default: false },
   },
 });
 
 // ws reads this variable once, when lib/buffer-util.js is first loaded, so set it before importing ws.
 if (opts['no-bufferutil']) process.env.WS_NO_BUFFER_UTIL = '1';
-const { WebSocketServer } = await import('ws');
+const { WebSocket, WebSocketServer } = await import('ws');
 
 // ws loads bufferutil with require(), so whatever it loaded is in the CommonJS module cache:
 // prebuilds/<platform>/bufferutil.node (or build/Release/bufferutil.node) if native, fallback.js if not.
@@ -43,8 +46,13 @@ const wss = new WebSocketServer({
   perMessageDeflate: opts.deflate,
 });
 
+const relay = (from) => (data, isBinary) =>
+  wss.clients.forEach((c) => {
+    if (c !== from && c.readyState === WebSocket.OPEN) c.send(data, { binary: isBinary });
+  });
+
 wss.on('connection', (ws) => {
-  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  ws.on('message', opts.broadcast ? relay(ws) : (data, isBinary) => ws.send(data, { binary: isBinary }));
   ws.on('error', () => ws.terminate());
 });
 

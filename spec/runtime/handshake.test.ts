@@ -4,7 +4,7 @@
  * authenticate, origins, handleProtocols; 426 for a plain GET.
  */
 import { once } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -62,6 +62,23 @@ describe('standalone server', () => {
     const { port } = await standalone({ path: '/ws' });
     expect(await roundTrip(`ws://127.0.0.1:${port}/ws?room=1`)).toBe('hello');
     expect((await httpGet(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+  });
+});
+
+describe("the request a 'connection' listener gets (standalone)", () => {
+  it('is an IncomingMessage of the request for a listener that declares it, or takes ...args', async () => {
+    const { wss, port } = await standalone(); // its echo listener is (ws) => …: no request asked for
+    const seen: unknown[] = [];
+    wss.on('connection', (_ws: unknown, req: IncomingMessage) => seen.push(req));
+    wss.on('connection', (...args: unknown[]) => seen.push(args[1]));
+    expect(await roundTrip(`ws://127.0.0.1:${port}/room?x=1`)).toBe('hello');
+    expect(seen).toHaveLength(2);
+    for (const req of seen) {
+      expect(req).toBeInstanceOf(IncomingMessage);
+      const { method, url, headers } = req as IncomingMessage;
+      expect([method, url, headers.upgrade, headers['sec-websocket-version']]).toEqual(['GET', '/room?x=1', 'websocket', '13']);
+    }
+    expect(seen[0]).toBe(seen[1]); // built once
   });
 });
 

@@ -5,6 +5,7 @@ import { chat, vote } from './apps.js';
 import { UsageError, bytes, commonFlags, level, listenOptions, parse } from './args.js';
 import { createLogger } from './log.js';
 import { serve } from './serve.js';
+import type { WebSocket } from '../server/index.js';
 
 const USAGE = `Usage: strictws <command> [options]
 
@@ -56,8 +57,16 @@ async function echo(argv: string[]): Promise<void> {
       handleRequest: pageHandler(echoPage(listen.path)),
     },
     log,
-    (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })),
+    (ws) => ws.on('message', echoBack),
   );
+}
+
+const TEXT = { binary: false };
+const BINARY = { binary: true };
+
+/** The echo: text comes back as text, binary as binary. One function for every connection. */
+function echoBack(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  this.send(data, isBinary ? BINARY : TEXT);
 }
 
 const commands: Record<string, (argv: string[]) => Promise<void>> = {

@@ -11,6 +11,9 @@ export interface ServeExtras {
 }
 
 let nextId = 1;
+/** The connection number in log lines, kept on the WebSocket (no closure per connection). */
+const kId = Symbol('strictws.cli.id');
+type Numbered = WebSocket & { [kId]: number };
 
 /** How often, at most, the log says the connection cap was hit (a storm of refusals is one line per window). */
 export const CAP_LOG_WINDOW_MS = 10_000;
@@ -70,14 +73,22 @@ export function serve(
       if (error.code === 'TOO_MANY_CONNECTIONS') capReached();
       else log.debug(`handshake refused: ${error.message}`);
     });
+    // One listener of each kind for every connection; `this` is the WebSocket.
+    function onError(this: Numbered, error: Error & { code?: string }): void {
+      const level = error instanceof ProtocolError ? 'warn' : 'info';
+      if (log.enabled(level)) log[level](`#${this[kId]} error ${error.code}: ${error.message}`);
+    }
+    function onClose(this: Numbered, code: number, reason: string): void {
+      log.info(`#${this[kId]} closed ${code}${reason ? ` ${reason}` : ''}`);
+    }
     wss.on('connection', (ws: WebSocket) => {
       const id = nextId++;
-      log.info(`#${id} open from ${ws.remoteAddress}`);
-      ws.on('error', (error: Error & { code?: string }) => {
-        const level = error instanceof ProtocolError ? 'warn' : 'info';
-        log[level](`#${id} error ${error.code}: ${error.message}`);
-      });
-      ws.on('close', (code: number, reason: string) => log.info(`#${id} closed ${code}${reason ? ` ${reason}` : ''}`));
+      (ws as Numbered)[kId] = id;
+      ws.on('error', onError); // also keeps an 'error' from throwing
+      if (log.enabled('info')) {
+        log.info(`#${id} open from ${ws.remoteAddress}`);
+        ws.on('close', onClose);
+      }
       onConnection(ws, id);
     });
     const stop = (signal: string) => {

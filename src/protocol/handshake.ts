@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { type HandshakeFailureCode, HandshakeError } from './errors.js';
 import { type ExtensionOffer, parseExtensions } from './extensions.js';
+import { EMPTY_BUFFER } from './frame.js';
 import { type RequestLine, isDigits, isFieldValue, isToken, isValidHost, parseRequestLine, parseTarget, trimOws } from './http.js';
 
 /** RFC 6455 §1.3: the GUID appended to the key. */
@@ -47,11 +48,14 @@ export const DEFAULT_REQUEST_LIMITS: Required<RequestLimits> = {
  */
 export class RequestReader {
   /** Bytes that followed the head in the same chunk: the first frames. */
-  rest: Buffer = Buffer.alloc(0);
+  rest: Buffer = EMPTY_BUFFER;
 
-  private readonly limits: Required<RequestLimits>;
+  // The caps, as numbers of their own: no limits object per request.
+  private readonly maxRequestLine: number;
+  private readonly maxHeaders: number;
+  private readonly maxHeaderBytes: number;
   /** The start of a line that a chunk boundary cut, copied: `partial[0, partialLength)`. */
-  private partial: Buffer = Buffer.alloc(0);
+  private partial: Buffer = EMPTY_BUFFER;
   private partialLength = 0;
   /** Bytes of the head taken so far, the partial line included. */
   private headBytes = 0;
@@ -61,8 +65,9 @@ export class RequestReader {
 
   constructor(limits: RequestLimits = {}) {
     // A limit given as undefined means its default, never "no limit".
-    const { maxRequestLine: line, maxHeaders: count, maxHeaderBytes: bytes } = limits;
-    this.limits = { maxRequestLine: line ?? DEFAULT_REQUEST_LIMITS.maxRequestLine, maxHeaders: count ?? DEFAULT_REQUEST_LIMITS.maxHeaders, maxHeaderBytes: bytes ?? DEFAULT_REQUEST_LIMITS.maxHeaderBytes };
+    this.maxRequestLine = limits.maxRequestLine ?? DEFAULT_REQUEST_LIMITS.maxRequestLine;
+    this.maxHeaders = limits.maxHeaders ?? DEFAULT_REQUEST_LIMITS.maxHeaders;
+    this.maxHeaderBytes = limits.maxHeaderBytes ?? DEFAULT_REQUEST_LIMITS.maxHeaderBytes;
   }
 
   /** Feed bytes. Returns the request once its head is complete. */
@@ -90,7 +95,7 @@ export class RequestReader {
       if (line !== '') {
         this.takeLine(line);
       } else if (this.requestLine) {
-        this.partial = Buffer.alloc(0);
+        this.partial = EMPTY_BUFFER;
         this.rest = chunk.subarray(pos);
         const { method, target, httpVersion } = this.requestLine;
         return { method, target, httpVersion, headers: this.headers };
@@ -106,11 +111,11 @@ export class RequestReader {
    */
   private take(bytes: number, ended = 0): void {
     // RFC 9110 §15.5.15: a request line over the cap, complete or not (+1: its CR).
-    if (!this.requestLine && this.partialLength + bytes > this.limits.maxRequestLine + 1) this.tooLongRequestLine();
+    if (!this.requestLine && this.partialLength + bytes > this.maxRequestLine + 1) this.tooLongRequestLine();
     this.headBytes += bytes + ended;
     // RFC 6585 §5: the whole head, empty lines and the final CRLF included.
-    if (this.headBytes > this.limits.maxHeaderBytes) {
-      this.fail('HEADERS_TOO_LARGE', `request head over ${this.limits.maxHeaderBytes} bytes`);
+    if (this.headBytes > this.maxHeaderBytes) {
+      this.fail('HEADERS_TOO_LARGE', `request head over ${this.maxHeaderBytes} bytes`);
     }
   }
 
@@ -120,7 +125,7 @@ export class RequestReader {
     const needed = this.partialLength + bytes.length;
     if (needed > this.partial.length) {
       // Geometric growth: each byte is copied a constant number of times on average.
-      const size = Math.min(Math.max(needed, 2 * this.partial.length, 256), this.limits.maxHeaderBytes);
+      const size = Math.min(Math.max(needed, 2 * this.partial.length, 256), this.maxHeaderBytes);
       const grown = Buffer.allocUnsafe(size);
       this.partial.copy(grown, 0, 0, this.partialLength);
       this.partial = grown;
@@ -135,14 +140,14 @@ export class RequestReader {
       if (!this.requestLine) this.fail('MALFORMED_REQUEST', 'malformed request line');
       return;
     }
-    if (++this.headerCount > this.limits.maxHeaders) {
-      this.fail('HEADERS_TOO_LARGE', `more than ${this.limits.maxHeaders} header fields`);
+    if (++this.headerCount > this.maxHeaders) {
+      this.fail('HEADERS_TOO_LARGE', `more than ${this.maxHeaders} header fields`);
     }
     // RFC 9112 §5: field-name ":" OWS field-value OWS; no obsolete folding.
     const colon = line.indexOf(':');
     const name = line.slice(0, colon);
     if (colon <= 0 || !isToken(name)) this.fail('MALFORMED_REQUEST', 'malformed header field');
-    const value = trimOws(line.slice(colon + 1));
+    const value = trimOws(line, colon + 1);
     if (!isFieldValue(value)) this.fail('MALFORMED_REQUEST', `invalid characters in ${name}`);
     const key = name.toLowerCase();
     const values = this.headers.get(key);
@@ -151,7 +156,7 @@ export class RequestReader {
   }
 
   private tooLongRequestLine(): never {
-    this.fail('REQUEST_LINE_TOO_LONG', `request line over ${this.limits.maxRequestLine} bytes`);
+    this.fail('REQUEST_LINE_TOO_LONG', `request line over ${this.maxRequestLine} bytes`);
   }
 
   /** RFC 9110 §9.3.2: once the method is known to be HEAD, the error answer has no body. */
@@ -193,20 +198,38 @@ export function requestPath(target: string): string | undefined {
   return parseTarget(target)?.path;
 }
 
+/**
+ * RFC 9110 §5.6.1: visit each trimmed, non-empty element of a comma-separated
+ * field, in order, until `visit` returns true; true if it did. No arrays built.
+ */
+function someElement(values: readonly string[] | undefined, visit: (element: string) => boolean): boolean {
+  if (values === undefined) return false;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    for (let start = 0; start <= value.length; ) {
+      let end = value.indexOf(',', start);
+      if (end === -1) end = value.length;
+      const element = trimOws(value, start, end);
+      if (element !== '' && visit(element)) return true;
+      start = end + 1;
+    }
+  }
+  return false;
+}
+
 /** Split a comma-separated field into its trimmed, non-empty elements (RFC 9110 §5.6.1). */
 export function listElements(values: readonly string[] | undefined): string[] {
   const out: string[] = [];
-  for (const value of values ?? []) {
-    for (const part of value.split(',')) {
-      const element = trimOws(part);
-      if (element !== '') out.push(element);
-    }
-  }
+  someElement(values, (element) => {
+    out.push(element);
+    return false;
+  });
   return out;
 }
 
+/** Whether a comma-separated field lists `token` (lower case), in any case. */
 function hasToken(values: readonly string[] | undefined, token: string): boolean {
-  return listElements(values).some((element) => element.toLowerCase() === token);
+  return someElement(values, (element) => element.length === token.length && element.toLowerCase() === token);
 }
 
 function single(headers: Map<string, string[]>, name: string): string | undefined {
@@ -384,15 +407,13 @@ export interface AcceptResponse {
 }
 
 /** RFC 6455 §4.2.2 item 5: the 101 response that completes the handshake. */
-export function buildAcceptResponse({ key, protocol, extensions, headers = [] }: AcceptResponse): Buffer {
-  const fields: Array<[string, string]> = [
-    ['Upgrade', 'websocket'],
-    ['Connection', 'Upgrade'],
-    ['Sec-WebSocket-Accept', acceptKey(key)],
-  ];
-  if (protocol !== undefined) fields.push(['Sec-WebSocket-Protocol', protocol]);
-  if (extensions) fields.push(['Sec-WebSocket-Extensions', extensions]);
-  return Buffer.from(`HTTP/1.1 101 Switching Protocols\r\n${headerLines([...fields, ...entries(headers)])}\r\n`, 'latin1');
+export function buildAcceptResponse({ key, protocol, extensions, headers }: AcceptResponse): Buffer {
+  // Our own fields are written as they are; every other one is checked (RFC 9110 §5.1, §5.5).
+  let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
+  if (protocol !== undefined) head += headerLines([['Sec-WebSocket-Protocol', protocol]]);
+  if (extensions) head += headerLines([['Sec-WebSocket-Extensions', extensions]]);
+  if (headers) head += headerLines(headers);
+  return Buffer.from(`${head}\r\n`, 'latin1');
 }
 
 /**

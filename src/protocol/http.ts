@@ -29,10 +29,11 @@ export function isOws(code: number): boolean {
   return code === 0x20 || code === 0x09;
 }
 
-/** `s` without leading and trailing OWS (RFC 9110 §5.6.3); inner whitespace is kept. */
-export function trimOws(s: string): string {
-  let start = 0;
-  let end = s.length;
+/**
+ * `s` (or its part from `start` to `end`) without leading and trailing OWS
+ * (RFC 9110 §5.6.3); inner whitespace is kept.
+ */
+export function trimOws(s: string, start = 0, end = s.length): string {
   while (start < end && isOws(s.charCodeAt(start))) start++;
   while (end > start && isOws(s.charCodeAt(end - 1))) end--;
   return start === 0 && end === s.length ? s : s.slice(start, end);

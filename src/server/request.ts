@@ -38,3 +38,36 @@ export function toIncomingMessage(request: HttpRequest, socket: Socket): Incomin
   req.complete = true;
   return req;
 }
+
+/**
+ * A request as the opening handshake sees it: the core's HttpRequest, and the
+ * IncomingMessage that hooks and 'connection' listeners get. A standalone
+ * server reads requests with its own reader; their IncomingMessage is built
+ * from the parsed head only when something asks for it.
+ */
+export class HandshakeRequest {
+  private constructor(
+    readonly parsed: HttpRequest,
+    private readonly socket: Socket,
+    private message: IncomingMessage | undefined,
+  ) {}
+
+  /** A request our own reader parsed. */
+  static parsed(request: HttpRequest, socket: Socket): HandshakeRequest {
+    return new HandshakeRequest(request, socket, undefined);
+  }
+
+  /** A request node:http parsed (an attached server's 'upgrade', `handleUpgrade`). */
+  static fromNode(request: IncomingMessage, socket: Socket): HandshakeRequest {
+    return new HandshakeRequest(fromIncomingMessage(request), socket, request);
+  }
+
+  /** Whether the IncomingMessage exists already (node:http's, or built once asked for). */
+  get built(): boolean {
+    return this.message !== undefined;
+  }
+
+  get incoming(): IncomingMessage {
+    return (this.message ??= toIncomingMessage(this.parsed, this.socket));
+  }
+}

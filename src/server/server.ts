@@ -43,7 +43,7 @@ import {
   integerOption,
   typedOption,
 } from './options.js';
-import { fromIncomingMessage, toIncomingMessage } from './request.js';
+import { HandshakeRequest } from './request.js';
 import { type SocketOptions, WebSocket, abortWebSocket, startWebSocket, trackWebSocket } from './websocket.js';
 
 export { DEFAULTS, RETRY_AFTER_SECONDS };
@@ -145,21 +145,22 @@ const GOING_AWAY = 1001;
 const INTERNAL_ERROR = 500;
 
 type UpgradeCallback = (ws: WebSocket, request: IncomingMessage) => void;
+type AcceptCallback = (ws: WebSocket, request: HandshakeRequest) => void;
 
 /** A valid upgrade request on its way to a 101. */
 interface Handshake {
-  request: IncomingMessage;
+  request: HandshakeRequest;
   socket: Socket;
   /** Bytes read past the request head: the first frames. */
   head: Buffer;
   upgrade: UpgradeRequest;
-  callback: UpgradeCallback;
+  callback: AcceptCallback;
 }
 
 /** A handshake in progress: its deadline, and what to undo when it ends. */
 interface Pending {
   timer: NodeJS.Timeout;
-  request: IncomingMessage | undefined;
+  request: HandshakeRequest | undefined;
   onClose: () => void;
   /** Standalone mode: stop reading the request head. */
   detach: (() => void) | undefined;
@@ -230,7 +231,7 @@ export class WebSocketServer extends EventEmitter {
       throw new Error('handleUpgrade() was called more than once with the same socket');
     }
     if (typeof callback !== 'function') throw new TypeError('handleUpgrade: callback must be a function');
-    this.takeUpgrade(request, socket as Socket, head, callback);
+    this.takeUpgrade(HandshakeRequest.fromNode(request, socket as Socket), socket as Socket, head, (ws) => callback(ws, request));
   }
 
   /**
@@ -292,7 +293,17 @@ export class WebSocketServer extends EventEmitter {
       if (owner !== undefined || http.listenerCount('upgrade') > servers.length || servers.at(-1) !== this) return;
     }
     if (taken.has(socket)) return;
-    this.takeUpgrade(request, socket as Socket, head, (ws, req) => this.emit('connection', ws, req));
+    this.takeUpgrade(HandshakeRequest.fromNode(request, socket as Socket), socket as Socket, head, this.emitConnection);
+  };
+
+  /**
+   * 'connection' listeners get the IncomingMessage second. For a request our
+   * own reader parsed it is built only if a listener declares that parameter
+   * (or takes ...args): `(ws) => …` listeners cost no IncomingMessage.
+   */
+  private readonly emitConnection = (ws: WebSocket, request: HandshakeRequest): void => {
+    const wanted = request.built || this.listeners('connection').some((listener) => listener.length !== 1);
+    this.emit('connection', ws, wanted ? request.incoming : undefined);
   };
 
   /** A raw TCP connection to the standalone server: read the request with our own reader. */
@@ -318,18 +329,20 @@ export class WebSocketServer extends EventEmitter {
       if (!request) return;
       // The timer keeps running through validation and `authenticate`.
       socket.off('data', onData);
-      const incoming = toIncomingMessage(request, socket);
-      this.pending.get(socket)!.request = incoming;
-      if (this.answerPlainRequest(incoming, socket)) return;
-      socket.pause();
-      this.upgrade(incoming, socket, reader.rest, (ws, req) => this.emit('connection', ws, req));
+      const handshake = HandshakeRequest.parsed(request, socket);
+      this.pending.get(socket)!.request = handshake;
+      if (this.answerPlainRequest(handshake, socket)) return;
+      // Without `authenticate` the 101 is sent before this returns, so no
+      // 'data' can come in between; with it, hold the client's first frames.
+      if (this.options.authenticate) socket.pause();
+      this.upgrade(handshake, socket, reader.rest, this.emitConnection);
     };
     this.begin(socket, undefined, () => socket.off('data', onData));
     socket.on('data', onData);
   }
 
   /** Attached and noServer modes: node:http has read the request; the handshake's deadline starts now. */
-  private takeUpgrade(request: IncomingMessage, socket: Socket, head: Buffer, callback: UpgradeCallback): void {
+  private takeUpgrade(request: HandshakeRequest, socket: Socket, head: Buffer, callback: AcceptCallback): void {
     // node:http drops its 'error' listener before 'upgrade': until a WebSocket
     // owns the socket, a reset (say, during an async authenticate) must not crash.
     guardErrors(socket);
@@ -344,7 +357,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** Count the handshake and arm its deadline: 408 if it has not been answered by then. */
-  private begin(socket: Socket, request: IncomingMessage | undefined, detach: (() => void) | undefined): void {
+  private begin(socket: Socket, request: HandshakeRequest | undefined, detach: (() => void) | undefined): void {
     const timer = setTimeout(() => {
       const timedOut = this.pending.get(socket);
       this.refuseWith(socket, new HandshakeError('HANDSHAKE_TIMEOUT', 'handshake timed out'), timedOut?.request);
@@ -370,43 +383,43 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** Past `maxConnections`: answer 503 with Retry-After (RFC 9110 §10.2.3) and report it. */
-  private atCapacity(socket: Socket, request: IncomingMessage | undefined): boolean {
+  private atCapacity(socket: Socket, request: HandshakeRequest | undefined): boolean {
     if (this.connectionCount < this.settings.maxConnections) return false;
     const error = new HandshakeError('TOO_MANY_CONNECTIONS', `connection limit of ${this.settings.maxConnections} reached`, {
       'Retry-After': String(RETRY_AFTER_SECONDS),
     });
-    this.emit('handshakeError', error, request);
+    this.reportError(error, request);
     this.respondAndClose(socket, rejectResponse(error));
     return true;
   }
 
   /** Give a request with no Upgrade header to `handleRequest`; true if it answered. */
-  private answerPlainRequest(request: IncomingMessage, socket: Socket): boolean {
+  private answerPlainRequest(request: HandshakeRequest, socket: Socket): boolean {
     const handleRequest = this.options.handleRequest;
-    if (!handleRequest || request.headers.upgrade !== undefined) return false;
+    if (!handleRequest || request.parsed.headers.has('upgrade')) return false;
     let response: HttpResponse | undefined;
     try {
-      response = handleRequest(request);
+      response = handleRequest(request.incoming);
     } catch (error) {
-      this.emit('handshakeError', error, request);
+      this.reportError(error, request);
       response = { status: INTERNAL_ERROR };
     }
     if (!response) return false;
     let bytes: Buffer;
     try {
-      bytes = buildHttpResponse(response.status, response.body, response.headers, request.method === 'HEAD');
+      bytes = buildHttpResponse(response.status, response.body, response.headers, request.parsed.method === 'HEAD');
     } catch (error) {
-      this.emit('handshakeError', error, request);
+      this.reportError(error, request);
       bytes = buildErrorResponse(INTERNAL_ERROR);
     }
     if (this.settle(socket)) this.respondAndClose(socket, bytes);
     return true;
   }
 
-  private upgrade(request: IncomingMessage, socket: Socket, head: Buffer, callback: UpgradeCallback): void {
+  private upgrade(request: HandshakeRequest, socket: Socket, head: Buffer, callback: AcceptCallback): void {
     let upgrade: UpgradeRequest;
     try {
-      upgrade = validateUpgrade(fromIncomingMessage(request), {
+      upgrade = validateUpgrade(request.parsed, {
         path: this.options.path,
         origins: this.options.origins,
       });
@@ -423,7 +436,7 @@ export class WebSocketServer extends EventEmitter {
     }
     let result: AuthResult | Promise<AuthResult>;
     try {
-      result = authenticate(request);
+      result = authenticate(request.incoming);
     } catch (error) {
       this.hookFailed(socket, error, request);
       return;
@@ -502,9 +515,9 @@ export class WebSocketServer extends EventEmitter {
    * RFC 6455 §4.2.2 item 5.5: `handleProtocols(Set, request)` picks one of the
    * offered subprotocols or none; without it, the first offered is chosen (as ws does).
    */
-  private chooseProtocol(offered: readonly string[], request: IncomingMessage): string | undefined {
+  private chooseProtocol(offered: readonly string[], request: HandshakeRequest): string | undefined {
     const handleProtocols = this.options.handleProtocols;
-    const select = handleProtocols ? (list: readonly string[]) => handleProtocols(new Set(list), request) : firstOffered;
+    const select = handleProtocols ? (list: readonly string[]) => handleProtocols(new Set(list), request.incoming) : firstOffered;
     return selectProtocol(offered, select);
   }
 
@@ -513,11 +526,11 @@ export class WebSocketServer extends EventEmitter {
    * them, and may push fields of their own (e.g. "Set-Cookie: a=b"). Those
    * are checked (RFC 9110 §5.1, §5.5); the handshake's own lines must stay as they are.
    */
-  private acceptResponse(request: IncomingMessage, key: string, protocol: string | undefined, extensions: string | undefined): Buffer {
+  private acceptResponse(request: HandshakeRequest, key: string, protocol: string | undefined, extensions: string | undefined): Buffer {
     if (this.listenerCount('headers') === 0) return buildAcceptResponse({ key, protocol, extensions });
     const base = buildAcceptResponse({ key, protocol, extensions }).toString('latin1').split('\r\n').slice(0, -2);
     const lines = [...base];
-    this.emit('headers', lines, request);
+    this.emit('headers', lines, request.incoming);
     if (!base.every((line, i) => lines[i] === line)) throw new TypeError("a 'headers' listener changed the handshake's own lines");
     const extra: Array<[string, string]> = [];
     for (const line of lines.slice(base.length)) {
@@ -525,29 +538,34 @@ export class WebSocketServer extends EventEmitter {
       if (colon <= 0) throw new TypeError(`'headers': ${JSON.stringify(line)} is not a "Name: value" line`);
       const name = line.slice(0, colon);
       if (HANDSHAKE_FIELDS.has(name.toLowerCase())) throw new TypeError(`'headers': ${name} is set by the handshake itself`);
-      extra.push([name, trimOws(line.slice(colon + 1))]);
+      extra.push([name, trimOws(line, colon + 1)]);
     }
     return buildAcceptResponse({ key, protocol, extensions, headers: extra });
   }
 
   /** A hook failed (threw, rejected, answered something malformed): 500, and the error is reported. */
-  private hookFailed(socket: Socket, error: unknown, request: IncomingMessage): void {
+  private hookFailed(socket: Socket, error: unknown, request: HandshakeRequest): void {
     if (!this.settle(socket)) return;
-    this.emit('handshakeError', error, request);
+    this.reportError(error, request);
     this.respondAndClose(socket, buildErrorResponse(INTERNAL_ERROR));
   }
 
   /** A handshake refused by the protocol rules or a timeout: its status, and a 'handshakeError'. */
-  private refuseWith(socket: Socket, error: HandshakeError, request: IncomingMessage | undefined): void {
+  private refuseWith(socket: Socket, error: HandshakeError, request: HandshakeRequest | undefined): void {
     if (!this.settle(socket)) return;
-    this.emit('handshakeError', error, request);
+    this.reportError(error, request);
     this.respondAndClose(socket, rejectResponse(error));
+  }
+
+  /** 'handshakeError' with the request's IncomingMessage, built only if someone listens. */
+  private reportError(error: unknown, request: HandshakeRequest | undefined): void {
+    if (this.listenerCount('handshakeError') > 0) this.emit('handshakeError', error, request?.incoming);
   }
 
   /** A handshake `authenticate` refused: its status, not reported (the decision is the app's). */
   private refuseWithStatus(
     socket: Socket,
-    request: IncomingMessage,
+    request: HandshakeRequest,
     status: number,
     body: string | undefined,
     headers: Record<string, string> | undefined,
