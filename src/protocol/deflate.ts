@@ -241,13 +241,6 @@ export function negotiateDeflate(offers: readonly ExtensionOffer[], options: Res
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 /**
- * The preset dictionary of a message we compress: the last max(MIN, FACTOR ×
- * its size) bytes of our window (docs/deflate.md has the measurements).
- */
-const DICTIONARY_MIN = 4096;
-const DICTIONARY_FACTOR = 2;
-
-/**
  * The last `size` bytes that went through one direction's compressor: the
  * LZ77 window the peer's side of that direction holds (§7.2.1, §7.2.2).
  */
@@ -377,16 +370,12 @@ export class PerMessageDeflate implements MessageInflater {
   deflateOptions(data: Buffer): ZlibOptions | undefined {
     if (data.length < this.threshold || data.length === 0) return undefined;
     const window = this.compressed?.contents;
-    // §7.2.1: the peer inflates with the whole window, so a compressor may
-    // refer to any suffix of it. zlib hashes the whole preset dictionary for
-    // each message: a small message gets only the recent bytes.
-    const keep = window && Math.min(window.length, Math.max(DICTIONARY_MIN, DICTIONARY_FACTOR * data.length));
     return {
       windowBits: this.params.serverMaxWindowBits,
       memLevel: this.memLevel,
       finishFlush: constants.Z_SYNC_FLUSH,
       // A copy: zlib may read it after the window has moved on.
-      dictionary: window && Buffer.from(window.subarray(window.length - keep!)),
+      dictionary: window && Buffer.from(window),
     };
   }
 
