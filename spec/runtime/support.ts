@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { type AddressInfo, type Socket, connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type ServerOptions, WebSocketServer } from '../../src/server/index.js';
 
 import { OP, type ParsedFrame, frame, takeFrames } from '../support/frames.js';
@@ -78,7 +79,7 @@ export function upgradeRequest(path = '/', headers: Record<string, string> = {})
  * A WebSocket client on a bare socket. It parses the server's frames into
  * `frames` and does nothing else: no pongs, no close replies, unless told.
  */
-export class RawClient {
+export class RawClient<T extends Duplex = Socket> {
   readonly frames: ServerFrame[] = [];
   /** The handshake response head. */
   response = '';
@@ -90,7 +91,7 @@ export class RawClient {
   private buffer: Buffer = Buffer.alloc(0);
   private readonly waiters: Array<() => void> = [];
 
-  private constructor(readonly socket: Socket) {
+  private constructor(readonly socket: T) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -117,6 +118,13 @@ export class RawClient {
       socket.destroy();
       throw new Error(`handshake refused: ${client.response.split('\r\n')[0] || 'connection closed'}`);
     }
+    return client;
+  }
+
+  /** A client on a transport whose handshake is already done (an HTTP/2 stream, RFC 8441). */
+  static over<D extends Duplex>(transport: D, response: string): RawClient<D> {
+    const client = new RawClient(transport);
+    client.response = response;
     return client;
   }
 

@@ -159,13 +159,14 @@ function hasToken(values: readonly string[] | undefined, token: string): boolean
   return listElements(values).some((element) => element.toLowerCase() === token);
 }
 
-function single(headers: Map<string, string[]>, name: string): string | undefined {
+/** The value of a field that occurs exactly once, else undefined. */
+export function single(headers: Map<string, string[]>, name: string): string | undefined {
   const values = headers.get(name);
   return values?.length === 1 ? values[0] : undefined;
 }
 
 // Base64 of exactly 16 bytes: 21 free characters, one whose low 4 bits are 0, "==".
-const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+export const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
 /** RFC 6455 §4.2.1: validate a client's opening handshake. Throws HandshakeError. */
 export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}): UpgradeRequest {
@@ -205,6 +206,18 @@ export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}
   if (key === undefined || !KEY.test(key)) {
     throw new HandshakeError('INVALID_KEY', 'Sec-WebSocket-Key must be one base64 value of 16 bytes');
   }
+  return { key, host, ...validateWebSocketFields(request, policy) };
+}
+
+/** What both opening handshakes (RFC 6455 §4.2.1, RFC 8441 §5) check alike, after their own rules. */
+export type WebSocketFields = Omit<UpgradeRequest, 'key' | 'host'>;
+
+/**
+ * The fields RFC 8441 §5 keeps from RFC 6455 §4.2.1: Origin, the resource
+ * name, Sec-WebSocket-Protocol and Sec-WebSocket-Extensions. Throws HandshakeError.
+ */
+export function validateWebSocketFields(request: HttpRequest, policy: UpgradePolicy): WebSocketFields {
+  const { headers } = request;
   const origins = headers.get('origin');
   const origin = single(headers, 'origin');
   // RFC 6455 §10.2: a server may refuse connections from origins it does not accept.
@@ -226,9 +239,7 @@ export function validateUpgrade(request: HttpRequest, policy: UpgradePolicy = {}
   const extensions = headers.get('sec-websocket-extensions') ?? [];
   const extensionOffers = parseExtensions(extensions);
   return {
-    key,
     target: request.target,
-    host,
     origin,
     protocols,
     extensions,
@@ -294,8 +305,12 @@ export function buildErrorResponse(
   body = STATUS_CODES[status] ?? '',
   headers: Readonly<Record<string, string>> = {},
 ): Buffer {
-  const text = body.endsWith('\n') || body === '' ? body : `${body}\n`;
-  return buildHttpResponse(status, text, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+  return buildHttpResponse(status, errorText(status, body), { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+}
+
+/** The text/plain body of an error response: `body` (or the reason phrase) and a newline. */
+export function errorText(status: number, body = STATUS_CODES[status] ?? ''): string {
+  return body.endsWith('\n') || body === '' ? body : `${body}\n`;
 }
 
 /**

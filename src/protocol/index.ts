@@ -8,3 +8,4 @@ export * from './connection.js';
 export * from './handshake.js';
 export * from './extensions.js';
 export * from './deflate.js';
+export * from './h2-handshake.js';

@@ -8,6 +8,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { type AddressInfo, type Server as NetServer, type Socket, createServer } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import {
   DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_PAYLOAD,
@@ -28,8 +29,9 @@ import {
   validateUpgrade,
 } from '../protocol/index.js';
 import { WebSocketError } from './errors.js';
+import { type Agreement, Http2Front, type Outcome, PrefaceSniffer, type TlsServerOptions, listenTls } from './http2.js';
 import { fromIncomingMessage, toIncomingMessage } from './request.js';
-import { type SocketOptions, WebSocket } from './websocket.js';
+import { type SocketOptions, type Transport, WebSocket } from './websocket.js';
 
 /** What `authenticate` may answer: accept (true or nothing), 401 (false), or a status of its own. */
 export type AuthResult = boolean | void | { status: number; body?: string; headers?: Record<string, string> };
@@ -92,6 +94,18 @@ export interface ServerOptions extends RequestLimits {
    * The connection closes after the response.
    */
   handleRequest?: (request: IncomingMessage) => HttpResponse | undefined;
+  /**
+   * Standalone server only: serve TLS (wss://) with these options of
+   * tls.createServer (cert, key, ...). ALPN is ours: it offers "http/1.1",
+   * and "h2" first with `http2`. See docs/http2.md.
+   */
+  tls?: TlsServerOptions;
+  /**
+   * Standalone server only: also accept WebSockets over HTTP/2 (RFC 8441) on
+   * the same port, by ALPN with `tls`, else by the h2c prior-knowledge
+   * preface. Default false.
+   */
+  http2?: boolean;
 }
 
 export const DEFAULTS = {
@@ -116,6 +130,8 @@ export class WebSocketServer extends EventEmitter {
   private readonly socketOptions: SocketOptions;
   private readonly deflate: ResolvedDeflateOptions | undefined;
   private readonly netServer: NetServer | undefined;
+  /** The HTTP/2 side (RFC 8441), with the `http2` option. */
+  private readonly h2: Http2Front | undefined;
   private readonly attached: HttpServer | HttpsServer | undefined;
   private readonly handshaking = new Set<Socket>();
   private readonly heartbeatTimer: NodeJS.Timeout | undefined;
@@ -128,6 +144,9 @@ export class WebSocketServer extends EventEmitter {
     const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true];
     if (modes.filter(Boolean).length !== 1) {
       throw new TypeError('exactly one of "port", "server" or "noServer" must be given');
+    }
+    if ((options.tls !== undefined || options.http2 !== undefined) && options.port === undefined) {
+      throw new TypeError('"tls" and "http2" are options of the standalone server (with "port")');
     }
     this.options = options;
     this.deflate = resolveDeflateOptions(options.perMessageDeflate);
@@ -142,7 +161,12 @@ export class WebSocketServer extends EventEmitter {
       this.attached = options.server;
       this.attached.on('upgrade', this.onUpgradeEvent);
     } else if (options.port !== undefined) {
-      this.netServer = createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
+      if (options.http2) this.h2 = this.http2Front();
+      this.netServer = options.tls
+        ? listenTls(options.tls, { http2: options.http2 === true, handshakeTimeout: this.handshakeTimeout }, (socket) =>
+            this.acceptTls(socket),
+          )
+        : createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
       this.netServer.on('listening', () => this.emit('listening'));
       this.netServer.on('error', (error) => this.emit('error', error));
       if (callback) this.once('listening', callback);
@@ -153,6 +177,10 @@ export class WebSocketServer extends EventEmitter {
       this.heartbeatTimer = setInterval(() => this.heartbeat(heartbeat.timeout), heartbeat.interval);
       this.heartbeatTimer.unref();
     }
+  }
+
+  private get handshakeTimeout(): number {
+    return this.options.handshakeTimeout ?? DEFAULTS.handshakeTimeout;
   }
 
   /** The address of the standalone server, as net.Server#address() gives it. */
@@ -200,6 +228,8 @@ export class WebSocketServer extends EventEmitter {
         ws.close(GOING_AWAY, 'server shutting down');
       }),
     );
+    // Then GOAWAY on every HTTP/2 connection: open streams may finish their closing handshakes.
+    this.h2?.close();
     await Promise.all(closed);
     await listening;
     this.emit('close');
@@ -233,9 +263,22 @@ export class WebSocketServer extends EventEmitter {
     const timer = setTimeout(() => {
       done();
       this.reject(socket, new HandshakeError('HANDSHAKE_TIMEOUT', 'handshake timed out'));
-    }, this.options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
+    }, this.handshakeTimeout);
     timer.unref();
+    // With `http2` and no TLS: h2c with prior knowledge, told apart by its preface (RFC 9113 §3.3).
+    let sniffer = this.h2 && !this.options.tls ? new PrefaceSniffer() : undefined;
     const onData = (chunk: Buffer): void => {
+      if (sniffer) {
+        const sniffed = sniffer.push(chunk);
+        if (!sniffed) return;
+        sniffer = undefined;
+        chunk = sniffed.bytes;
+        if (sniffed.transport === 'h2') {
+          done();
+          this.h2!.take(socket, chunk);
+          return;
+        }
+      }
       let request;
       try {
         request = reader.push(chunk);
@@ -263,17 +306,46 @@ export class WebSocketServer extends EventEmitter {
     socket.once('close', done);
   }
 
-  /** Give a request with no Upgrade header to `handleRequest`; true if it answered. */
-  private answerPlainRequest(request: IncomingMessage, socket: Socket): boolean {
+  /** A TLS connection: by ALPN (RFC 7301), an HTTP/2 connection or an HTTP/1.1 one. */
+  private acceptTls(socket: TLSSocket): void {
+    if (this.h2 && socket.alpnProtocol === 'h2') this.h2.take(socket);
+    else this.acceptSocket(socket);
+  }
+
+  /** The HTTP/2 side, lent what it shares with HTTP/1.1: authenticate, negotiation, the clients. */
+  private http2Front(): Http2Front {
+    return new Http2Front({
+      options: this.options,
+      handshakeTimeout: this.handshakeTimeout,
+      closeTimeout: this.socketOptions.closeTimeout,
+      closing: () => this.closing !== undefined,
+      authorize: (request, outcome) => this.authorize(request, outcome),
+      negotiate: (request, upgrade) => this.negotiate(request, upgrade),
+      open: (stream, agreement, request) => this.open(stream, agreement, 'h2', request, this.emitConnection),
+      respond: (request) => this.plainResponse(request),
+      report: (error, request) => this.emit('handshakeError', error, request),
+    });
+  }
+
+  private readonly emitConnection = (ws: WebSocket, request: IncomingMessage): void => {
+    this.emit('connection', ws, request);
+  };
+
+  /** What `handleRequest` answers a request with no Upgrade header (500 if it throws), if anything. */
+  private plainResponse(request: IncomingMessage): HttpResponse | undefined {
     const handleRequest = this.options.handleRequest;
-    if (!handleRequest || request.headers.upgrade !== undefined) return false;
-    let response: HttpResponse | undefined;
+    if (!handleRequest || request.headers.upgrade !== undefined) return undefined;
     try {
-      response = handleRequest(request);
+      return handleRequest(request);
     } catch (error) {
       this.emit('handshakeError', error, request);
-      response = { status: 500 };
+      return { status: 500 };
     }
+  }
+
+  /** Give a request with no Upgrade header to `handleRequest`; true if it answered. */
+  private answerPlainRequest(request: IncomingMessage, socket: Socket): boolean {
+    const response = this.plainResponse(request);
     if (!response) return false;
     let bytes: Buffer;
     try {
@@ -301,9 +373,17 @@ export class WebSocketServer extends EventEmitter {
       this.reject(socket, error);
       return;
     }
+    this.authorize(request, {
+      accept: () => this.accept(request, socket, head, upgrade, callback),
+      refuse: (status, body, headers) => this.refuse(socket, status, body, headers),
+    });
+  }
+
+  /** Run `authenticate` (if given), then accept or refuse: the same for HTTP/1.1 and HTTP/2. */
+  private authorize(request: IncomingMessage, outcome: Outcome): void {
     const authenticate = this.options.authenticate;
     if (!authenticate) {
-      this.accept(request, socket, head, upgrade, callback);
+      outcome.accept();
       return;
     }
     Promise.resolve()
@@ -311,18 +391,51 @@ export class WebSocketServer extends EventEmitter {
       .then(
         (result) => {
           if (result === true || result === undefined) {
-            this.accept(request, socket, head, upgrade, callback);
+            outcome.accept();
           } else if (result === false) {
-            this.refuse(socket, 401, undefined, {});
+            outcome.refuse(401, undefined, {});
           } else {
-            this.refuse(socket, result.status, result.body, result.headers ?? {});
+            outcome.refuse(result.status, result.body, result.headers ?? {});
           }
         },
         (error: unknown) => {
           this.emit('handshakeError', error, request);
-          this.refuse(socket, 500, undefined, {});
+          outcome.refuse(500, undefined, {});
         },
       );
+  }
+
+  /** The subprotocol and extensions to agree on; undefined if `handleProtocols` threw (reported). */
+  private negotiate(request: IncomingMessage, upgrade: UpgradeRequest): Agreement | undefined {
+    let protocol: string | undefined;
+    try {
+      const handleProtocols = this.options.handleProtocols;
+      protocol = selectProtocol(upgrade.protocols, handleProtocols && ((offered) => handleProtocols(offered, request)));
+    } catch (error) {
+      this.emit('handshakeError', error, request);
+      return undefined;
+    }
+    // RFC 7692 §5: the first acceptable permessage-deflate offer, if we speak it.
+    const agreement = this.deflate && negotiateDeflate(upgrade.extensionOffers, this.deflate).agreement;
+    const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate);
+    return { protocol, extensions: agreement?.response, deflate };
+  }
+
+  /** A WebSocket on a transport whose handshake is answered: tracked, then handed to `callback`. */
+  private open(
+    transport: Duplex,
+    agreement: Agreement,
+    kind: Transport,
+    request: IncomingMessage,
+    callback: UpgradeCallback,
+  ): WebSocket {
+    const ws = new WebSocket(transport, this.socketOptions, agreement.protocol, agreement.extensions, agreement.deflate, kind);
+    if (this.options.clientTracking !== false) {
+      // No listener closure here: it would keep this scope, `request` included, alive per client.
+      ws.track(this.clients);
+    }
+    callback(ws, request);
+    return ws;
   }
 
   private accept(
@@ -337,28 +450,15 @@ export class WebSocketServer extends EventEmitter {
       socket.destroy();
       return;
     }
-    let protocol: string | undefined;
-    try {
-      const handleProtocols = this.options.handleProtocols;
-      protocol = selectProtocol(upgrade.protocols, handleProtocols && ((offered) => handleProtocols(offered, request)));
-    } catch (error) {
-      this.emit('handshakeError', error, request);
+    const agreement = this.negotiate(request, upgrade);
+    if (!agreement) {
       this.refuse(socket, 500, undefined, {});
       return;
     }
-    // RFC 7692 §5: the first acceptable permessage-deflate offer, if we speak it.
-    const agreement = this.deflate && negotiateDeflate(upgrade.extensionOffers, this.deflate).agreement;
     this.handshaking.delete(socket);
     socket.off('error', destroyOnError);
-    socket.write(buildAcceptResponse({ key: upgrade.key, protocol, extensions: agreement?.response }));
-    const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate);
-    const ws = new WebSocket(socket, this.socketOptions, protocol, agreement?.response, deflate);
-    if (this.options.clientTracking !== false) {
-      // No listener closure here: it would keep this scope, `request` included, alive per client.
-      ws.track(this.clients);
-    }
-    callback(ws, request);
-    ws.receiveHead(head);
+    socket.write(buildAcceptResponse({ key: upgrade.key, protocol: agreement.protocol, extensions: agreement.extensions }));
+    this.open(socket, agreement, 'http/1.1', request, callback).receiveHead(head);
     socket.resume();
   }
 

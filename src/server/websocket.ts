@@ -7,7 +7,9 @@
  * counted in `bufferedAmount` (docs/deflate.md).
  */
 import { EventEmitter } from 'node:events';
+import { type Http2Stream, constants as h2 } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   ABNORMAL_CLOSURE,
   Connection,
@@ -46,7 +48,10 @@ type Held =
 const heldBytes = (item: Held): number => (item.kind === 'close' ? 0 : item.data.length);
 
 const kWebSocket = Symbol('strictws.websocket');
-type TaggedSocket = Socket & { [kWebSocket]?: WebSocket };
+type TaggedSocket = Duplex & { [kWebSocket]?: WebSocket };
+
+/** What carries the frames: a TCP (or TLS) socket after an HTTP/1.1 upgrade, or an HTTP/2 stream (RFC 8441). */
+export type Transport = 'http/1.1' | 'h2';
 
 /** RFC 6455 §7.4.1: 1008 policy violation, used for a peer that will not read. */
 const POLICY_VIOLATION = 1008;
@@ -70,6 +75,8 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
   readonly extensions: string;
   /** Set by the heartbeat; true when the peer has shown life since the last ping. */
   isAlive = true;
+  /** 'h2' for a WebSocket on an HTTP/2 stream (RFC 8441), else 'http/1.1'. */
+  readonly transport: Transport;
 
   private readonly connection: Connection;
   private failure: ProtocolError | WebSocketError | undefined;
@@ -89,21 +96,26 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
   private closeHeld = false;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
     private readonly options: SocketOptions,
     protocol = '',
     extensions = '',
     deflate?: PerMessageDeflate,
+    transport: Transport = 'http/1.1',
   ) {
     super();
     this.protocol = protocol;
     this.extensions = extensions;
     this.deflate = deflate;
+    this.transport = transport;
     this.connection = new Connection(this, { ...options, deflate });
     const tagged = socket as TaggedSocket;
     tagged[kWebSocket] = this;
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
+    // Socket-only calls: an HTTP/2 stream shares its connection's socket.
+    if (transport === 'http/1.1') {
+      (socket as Socket).setNoDelay(true);
+      (socket as Socket).setTimeout(0);
+    }
     socket.on('data', onSocketData);
     socket.on('drain', onSocketDrain);
     socket.on('close', onSocketClose);
@@ -122,7 +134,8 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
   }
 
   get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
+    if (this.transport === 'h2') return (this.socket as Http2Stream).session?.socket?.remoteAddress;
+    return (this.socket as Socket).remoteAddress;
   }
 
   /**
@@ -177,15 +190,25 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
     this.armCloseTimer();
   }
 
-  /** Destroy the socket at once, with no closing handshake. */
+  /** Destroy the socket at once, with no closing handshake (an HTTP/2 stream is reset, its connection stays). */
   terminate(): void {
-    this.socket.destroy();
+    this.destroyTransport();
   }
 
   /** @internal Report `error` and destroy the socket. */
   abort(error: WebSocketError): void {
     this.fail(error);
-    this.socket.destroy();
+    this.destroyTransport();
+  }
+
+  /** @internal Destroy the socket, or reset the stream with RST_STREAM CANCEL (RFC 8441 §5.1). */
+  destroyTransport(): void {
+    if (this.transport === 'h2') {
+      const stream = this.socket as Http2Stream;
+      if (!stream.destroyed) stream.close(h2.NGHTTP2_CANCEL);
+    } else {
+      this.socket.destroy();
+    }
   }
 
   // ConnectionHandler: what the protocol core tells us.
@@ -215,7 +238,7 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
   }
 
   closeTransport(): void {
-    // RFC 6455 §7.1.1: the server closes the TCP connection first.
+    // RFC 6455 §7.1.1: the server closes the TCP connection first; RFC 8441 §5.1: END_STREAM on a stream.
     this.socket.end();
     this.armCloseTimer();
   }
@@ -409,7 +432,7 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
 
   private armCloseTimer(): void {
     if (this.closeTimer || this.transportClosed) return;
-    this.closeTimer = setTimeout(destroySocket, this.options.closeTimeout, this.socket);
+    this.closeTimer = setTimeout(destroyTransport, this.options.closeTimeout, this);
     this.closeTimer.unref();
   }
 
@@ -421,8 +444,8 @@ export class WebSocket extends EventEmitter implements ConnectionHandler {
 
 const EMPTY = Buffer.alloc(0);
 
-function destroySocket(socket: Socket): void {
-  socket.destroy();
+function destroyTransport(ws: WebSocket): void {
+  ws.destroyTransport();
 }
 
 function onSocketData(this: TaggedSocket, chunk: Buffer): void {
