@@ -16,7 +16,7 @@ import {
   parseOptions,
   votePage,
 } from '../apps/index.js';
-import { UsageError, bytes, commonFlags, deflate, level, parse, path, port } from './args.js';
+import { UsageError, bytes, commonFlags, deflate, level, parse, path, port, transport } from './args.js';
 import { type Logger, createLogger } from './log.js';
 import { serve } from './serve.js';
 
@@ -76,7 +76,7 @@ export async function chat(argv: string[], usage: string): Promise<void> {
   const keep = history(flags.history);
   const url = redisUrl(flags.redis);
   const wsPath = path(flags.path);
-  const listen = { port: port(flags.port), host: flags.host, path: wsPath, perMessageDeflate: deflate(flags) };
+  const listen = { port: port(flags.port), host: flags.host, path: wsPath, perMessageDeflate: deflate(flags), ...transport(flags) };
   const maxPayload = flags['max-payload'] === undefined ? CHAT_LIMITS.maxPayload : bytes('max-payload', flags['max-payload']);
   await withBackend(url, log, async (shared) => {
     const app = await createChat({ backend: shared, history: keep, warn: log.warn });
@@ -95,7 +95,7 @@ export async function vote(argv: string[], usage: string): Promise<void> {
   const choices = options(flags.options);
   const url = redisUrl(flags.redis);
   const wsPath = path(flags.path);
-  const listen = { port: port(flags.port), host: flags.host, path: wsPath, perMessageDeflate: deflate(flags) };
+  const listen = { port: port(flags.port), host: flags.host, path: wsPath, perMessageDeflate: deflate(flags), ...transport(flags) };
   const maxPayload = flags['max-payload'] === undefined ? VOTE_LIMITS.maxPayload : bytes('max-payload', flags['max-payload']);
   await withBackend(url, log, async (shared) => {
     const app = await createVote({ backend: shared, options: choices, warn: log.warn });

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { echoPage, pageHandler } from '../apps/index.js';
 import { chat, vote } from './apps.js';
-import { UsageError, bytes, commonFlags, deflate, level, parse, path, port } from './args.js';
+import { UsageError, bytes, commonFlags, deflate, level, parse, path, port, transport } from './args.js';
 import { createLogger } from './log.js';
 import { serve } from './serve.js';
 
@@ -24,6 +24,9 @@ Options:
       --deflate-window-bits <n>     LZ77 window both ways, 9-15 (default 15; smaller: less memory)
       --deflate-mem-level <n>       zlib memLevel for compressing, 1-9 (default 8)
       --deflate-no-context-takeover compress each message on its own, both ways (least memory)
+      --tls-cert <file>   serve wss:// and the page over https:// with this PEM certificate (chain)...
+      --tls-key <file>    ...and this PEM private key; WebSockets over HTTP/2 (RFC 8441) too, by ALPN
+      --http2             without TLS: also take h2c with prior knowledge (RFC 8441 over cleartext HTTP/2)
   -l, --log-level <lvl>   silent, error, warn, info or debug (default info)
   -h, --help              show this help
 
@@ -51,6 +54,7 @@ async function echo(argv: string[]): Promise<void> {
       maxPayload: flags['max-payload'] === undefined ? undefined : bytes('max-payload', flags['max-payload']),
       perMessageDeflate: deflate(flags),
       handleRequest: pageHandler(echoPage(wsPath)),
+      ...transport(flags),
     },
     log,
     (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })),
