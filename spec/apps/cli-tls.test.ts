@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import { BIN, type RunningServer, startCli } from '../support/cli.js';
 import { bodyOf, h2Session, h2WebSocket } from '../support/h2.js';
 import { peers, skipWithout } from '../support/peers.js';
-import { type TestCert, makeCert } from '../support/tls.js';
+import { type TestCert, makeCert, wssEcho } from '../support/tls.js';
 import { OP, clientFrame, waitFor } from '../runtime/support.js';
 
 const skip = skipWithout(peers.openssl);
@@ -32,16 +32,6 @@ afterAll(() => {
 function run(...args: string[]) {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 15_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-async function wssEcho(url: string, data: string): Promise<string> {
-  const ws = new WebSocket(url, { rejectUnauthorized: false });
-  await once(ws, 'open');
-  ws.send(data);
-  const [reply] = await once(ws, 'message');
-  ws.close();
-  await once(ws, 'close');
-  return String(reply);
 }
 
 async function h2Echo(origin: string, data: string): Promise<string> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebSocketServer } from '../../src/server/index.js';
 import { peers, skipWithout } from '../support/peers.js';
-import { type TestCert, makeCert } from '../support/tls.js';
+import { type TestCert, makeCert, wssEcho } from '../support/tls.js';
 import { echo, listen } from './support.js';
 
 const skip = skipWithout(peers.openssl);
@@ -18,16 +18,6 @@ beforeAll(() => {
   if (!skip) cert = makeCert();
 });
 afterAll(() => cert?.remove());
-
-async function echoOnce(url: string, data: string): Promise<string> {
-  const ws = new WebSocket(url, { rejectUnauthorized: false });
-  await once(ws, 'open');
-  ws.send(data);
-  const [reply] = await once(ws, 'message');
-  ws.close();
-  await once(ws, 'close');
-  return String(reply);
-}
 
 describe.skipIf(skip)('the standalone server with `tls`', () => {
   it('serves wss:// (HTTP/1.1 only without `http2`) and the page over https', async () => {
@@ -38,7 +28,7 @@ describe.skipIf(skip)('the standalone server with `tls`', () => {
     echo(wss);
     try {
       const accepted = new Promise<{ transport: string }>((resolve) => wss.once('connection', resolve));
-      expect(await echoOnce(`wss://127.0.0.1:${port}/`, 'secure')).toBe('secure');
+      expect(await wssEcho(`wss://127.0.0.1:${port}/`, 'secure')).toBe('secure');
       expect((await accepted).transport).toBe('http/1.1');
       const page = await new Promise<string>((resolve, reject) =>
         httpsGet(`https://127.0.0.1:${port}/`, { rejectUnauthorized: false }, (res) => {
@@ -88,7 +78,7 @@ describe.skipIf(skip)('attached to an https.Server', () => {
     echo(wss);
     try {
       const { port } = server.address() as AddressInfo;
-      expect(await echoOnce(`wss://127.0.0.1:${port}/ws`, 'attached')).toBe('attached');
+      expect(await wssEcho(`wss://127.0.0.1:${port}/ws`, 'attached')).toBe('attached');
     } finally {
       await wss.close();
       server.close();

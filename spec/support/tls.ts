@@ -3,10 +3,12 @@
  * for the wss:// and HTTP/2 tests. Needs the openssl peer (peers.ts).
  */
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 
 export interface TestCert {
   dir: string;
@@ -43,4 +45,15 @@ export function makeCert(): TestCert {
     spki: createHash('sha256').update(spkiDer).digest('base64'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** One text message to a wss:// echo server with a self-signed certificate, and its reply. */
+export async function wssEcho(url: string, data: string): Promise<string> {
+  const ws = new WebSocket(url, { rejectUnauthorized: false });
+  await once(ws, 'open');
+  ws.send(data);
+  const [reply] = await once(ws, 'message');
+  ws.close();
+  await once(ws, 'close');
+  return String(reply);
 }
