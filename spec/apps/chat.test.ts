@@ -127,6 +127,30 @@ describe('strictws chat', () => {
     expect(client.closed).toBeUndefined();
   });
 
+  it('each request gets one answer carrying its ref: "sent" once a say is stored, the welcome, or the error', async () => {
+    const client = await JsonClient.open(chat.url);
+    open.push(client);
+    const ask = async (request: object, ref: string) => {
+      const from = client.received.length;
+      client.send({ ...request, ref });
+      return client.next((m) => m.ref === ref, 5000, from);
+    };
+    expect(await ask({ type: 'say', text: 'early' }, 'e1')).toEqual({ type: 'error', code: 'not-joined', message: expect.any(String), ref: 'e1' });
+    expect(await ask({ type: 'join', name: 'reffy' }, 'j1')).toMatchObject({ type: 'welcome', you: { name: 'reffy' }, ref: 'j1' });
+    const sent = await ask({ type: 'say', text: 'with a ref' }, 's1');
+    expect(sent).toEqual({ type: 'sent', id: expect.any(String), ref: 's1' });
+    expect(await client.next(isMessage('with a ref'))).toMatchObject({ id: sent.id });
+    expect(await ask({ type: 'say', text: '' }, 's2')).toMatchObject({ type: 'error', code: 'bad-request', ref: 's2' });
+    // Without a ref, the answers come all the same, without one.
+    client.send({ type: 'say', text: 'no ref' });
+    expect(await client.next((m) => m.type === 'sent' && m.id !== sent.id)).toEqual({ type: 'sent', id: expect.any(String) });
+    for (const ref of ['', 'x'.repeat(65), 7]) {
+      const from = client.received.length;
+      client.send({ type: 'say', text: 'bad ref', ref });
+      expect(await client.next((m) => m.type === 'error', 5000, from)).toEqual({ type: 'error', code: 'bad-request', message: expect.stringContaining('"ref"') });
+    }
+  });
+
   it('a message over maxPayload (64 KiB) is refused by the server with 1009', async () => {
     const client = await JsonClient.open(chat.url);
     client.ws.send('x'.repeat(CHAT_LIMITS.maxPayload + 1));

@@ -12,8 +12,8 @@ import { type Json, JsonClient, type RedisServer, startRedis } from './support.j
 
 const skip = skipWithout(peers.redis);
 
-const noErrors = (error: Error) => {
-  throw error;
+const noErrors = (message: string) => {
+  throw new Error(`unexpected Redis notice: ${message}`);
 };
 
 /** The same expectations for the memory and the Redis backend: the apps are written once against them. */
@@ -52,6 +52,17 @@ function backendContract(name: string, open: () => Promise<Backend>): void {
       expect(await backend.increment('t:h', 'a')).toBe(2);
       expect(await backend.increment('t:h', 'b')).toBe(1);
       expect(await backend.counts('t:h')).toEqual({ a: 2, b: 1 });
+    });
+
+    it('an increment with a channel announces the new count there, in the same step', async () => {
+      const seen: unknown[] = [];
+      await backend.subscribe('t:counts', (m) => seen.push(JSON.parse(m)));
+      expect(await backend.increment('t:announced', 'x "y"', 't:counts')).toBe(1);
+      expect(await backend.increment('t:announced', 'x "y"', 't:counts')).toBe(2);
+      await expect.poll(() => seen).toEqual([
+        { field: 'x "y"', count: 1 },
+        { field: 'x "y"', count: 2 },
+      ]);
     });
   });
 }

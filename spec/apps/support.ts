@@ -176,13 +176,26 @@ export async function freePort(): Promise<number> {
 export interface RedisServer {
   url: string;
   port: number;
-  stop(): Promise<void>;
+  /** End it (SIGTERM by default; SIGKILL for a crash) and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** A throwaway redis-server on a free port: no persistence, killed by stop(). */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+export interface RedisOptions {
+  /** Default: a free port. */
+  port?: number;
+  /**
+   * Keep data in an append-only file in this folder, fsynced before every
+   * reply (`appendfsync always`), so that what Redis acknowledged survives a
+   * kill and a restart on the same folder. Default: no persistence.
+   */
+  dir?: string;
+}
+
+/** A throwaway redis-server on 127.0.0.1, killed by stop(). */
+export async function startRedis({ port = 0, dir }: RedisOptions = {}): Promise<RedisServer> {
+  if (port === 0) port = await freePort();
+  const persistence = dir === undefined ? ['--appendonly', 'no'] : ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'];
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -203,9 +216,9 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
       await once(child, 'exit');
     },
   };

@@ -81,6 +81,18 @@ describe('strictws vote', () => {
     client.send({ type: 'vote', option: 'tabs' });
     await client.next(isState({ ...before, tabs: before.tabs + 1 }));
   });
+
+  it('the voter gets "counted" with the new count, and every answer carries the request\'s ref', async () => {
+    const client = await connect();
+    const before = counts(client.received[0]);
+    client.send({ type: 'vote', option: 'spaces', ref: 'v1' });
+    expect(await client.next((m) => m.type === 'counted')).toEqual({ type: 'counted', option: 'spaces', count: before.spaces + 1, ref: 'v1' });
+    client.send({ type: 'vote', option: 'emacs', ref: 'v2' });
+    expect(await client.next((m) => m.type === 'error')).toMatchObject({ code: 'unknown-option', ref: 'v2' });
+    const from = client.received.length;
+    client.send({ type: 'vote', option: 'spaces', ref: 'x'.repeat(65) });
+    expect(await client.next((m) => m.type === 'error', 5000, from)).toEqual({ type: 'error', code: 'bad-request', message: expect.stringContaining('"ref"') });
+  });
 });
 
 describe('vote options', () => {

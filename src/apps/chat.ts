@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from '../index.js';
-import type { Backend } from './backend.js';
+import { type Backend, reportFailure } from './backend.js';
 import { type ErrorReply, type RequestErrorCode, SLOW_CLIENT_CAP, broadcast, error, isError, readRequest, send } from './wire.js';
 
 // Client to server.
@@ -14,12 +14,15 @@ import { type ErrorReply, type RequestErrorCode, SLOW_CLIENT_CAP, broadcast, err
 export interface JoinRequest {
   type: 'join';
   name?: string;
+  /** Any request may carry a ref (1 to 64 characters); the answer to it carries the same. */
+  ref?: string;
 }
 
-/** Say something to everyone in the room. */
+/** Say something to everyone in the room. Answered by a SentEvent once it is stored, or an error. */
 export interface SayRequest {
   type: 'say';
   text: string;
+  ref?: string;
 }
 
 export type ChatRequest = JoinRequest | SayRequest;
@@ -49,6 +52,18 @@ export interface WelcomeEvent {
   type: 'welcome';
   you: ChatUser;
   history: ChatMessage[];
+  ref?: string;
+}
+
+/**
+ * The acknowledgement of a say: the message `id` is stored in the history
+ * and published (with --redis: its MULTI/EXEC has committed). Its `message`
+ * event may come before or after this.
+ */
+export interface SentEvent {
+  type: 'sent';
+  id: string;
+  ref?: string;
 }
 
 /** Someone joined (you too, right after your welcome) or left. */
@@ -60,7 +75,7 @@ export interface PresenceEvent {
 
 export type ChatErrorCode = RequestErrorCode | 'not-joined' | 'already-joined' | 'unavailable';
 
-export type ChatEvent = WelcomeEvent | ChatMessage | PresenceEvent | ErrorReply<ChatErrorCode>;
+export type ChatEvent = WelcomeEvent | SentEvent | ChatMessage | PresenceEvent | ErrorReply<ChatErrorCode>;
 
 export const CHAT_LIMITS = {
   /** Largest request in bytes; a larger one gets a "too-large" error. */
@@ -115,17 +130,46 @@ export async function createChat({ backend, history = CHAT_LIMITS.history, warn 
   const members = new Set<WebSocket>();
   /** Clients waiting for their history; the events that came meanwhile are kept for them. */
   const joining = new Map<WebSocket, string[]>();
+  /** Ids of the last messages this process delivered, oldest first: what a catch-up skips. */
+  const delivered = new Set<string>();
+  /** While catching up after an outage, live events wait here. */
+  let holding: string[] | undefined;
 
-  await backend.subscribe(CHAT_KEYS.channel, (event) => {
+  /** Give one event from the channel (or from the history, after an outage) to everyone here, once. */
+  const deliver = (event: string): void => {
+    const id = parseEvent(event)?.id;
+    if (id !== undefined) {
+      if (delivered.has(id)) return;
+      delivered.add(id);
+      if (delivered.size > history) delivered.delete(delivered.values().next().value!);
+    }
     for (const held of joining.values()) held.push(event);
     broadcast(members, event);
+  };
+
+  await backend.subscribe(CHAT_KEYS.channel, (event) => (holding ? holding.push(event) : deliver(event)));
+
+  // Messages published while this process was not subscribed are in the history: deliver the ones missed, in order.
+  backend.onResume(() => {
+    if (history === 0 || holding) return;
+    const held: string[] = (holding = []);
+    const catchUp = (past: string[]): void => {
+      holding = undefined;
+      for (const event of [...past, ...held]) deliver(event);
+    };
+    backend.recent(CHAT_KEYS.history, history).then(catchUp, (cause: Error) => {
+      warn(`chat: catching up after an outage failed: ${cause.message}`);
+      catchUp([]);
+    });
   });
 
-  const publish = (event: ChatMessage | PresenceEvent): void => {
+  /** Publish a message or a presence event; resolves once the backend took it. */
+  const publish = (event: ChatMessage | PresenceEvent): Promise<void> => {
     const keep = event.type === 'message' ? { key: CHAT_KEYS.history, max: history } : undefined;
-    backend.publish(CHAT_KEYS.channel, JSON.stringify(event), keep).catch((cause: Error) => {
-      warn(`chat: publish failed: ${cause.message}`);
-    });
+    return backend.publish(CHAT_KEYS.channel, JSON.stringify(event), keep);
+  };
+  const announce = (event: PresenceEvent): void => {
+    publish(event).catch((cause: Error) => reportFailure(warn, `chat: announcing "${event.type}" failed`, cause));
   };
 
   function onConnection(ws: WebSocket): void {
@@ -143,7 +187,7 @@ export async function createChat({ backend, history = CHAT_LIMITS.history, warn 
       const id = `user-${number}`;
       user = { id, name: request.name?.trim() || id };
       const messages = past.map(parseEvent).filter((event) => event?.type === 'message') as ChatMessage[];
-      send(ws, { type: 'welcome', you: user, history: messages } satisfies WelcomeEvent);
+      send(ws, { type: 'welcome', you: user, history: messages, ref: request.ref } satisfies WelcomeEvent);
       // Events published while the history was read may be in it already.
       const seen = new Set(messages.map((message) => message.id));
       for (const event of held) {
@@ -151,32 +195,44 @@ export async function createChat({ backend, history = CHAT_LIMITS.history, warn 
       }
       state = 'joined';
       members.add(ws);
-      publish({ type: 'joined', user, time: new Date().toISOString() });
+      announce({ type: 'joined', user, time: new Date().toISOString() });
+    }
+
+    function say(request: SayRequest, from: ChatUser): void {
+      const message: ChatMessage = { type: 'message', id: randomUUID(), from, text: request.text, time: new Date().toISOString() };
+      // Answered once, after the backend's answer; never retried (docs/apps.md, "Redis outages").
+      publish(message).then(
+        () => send(ws, { type: 'sent', id: message.id, ref: request.ref } satisfies SentEvent),
+        (cause: Error) => {
+          reportFailure(warn, 'chat: a message was not sent', cause);
+          send(ws, error('unavailable', 'the message was not sent, try again', request.ref));
+        },
+      );
     }
 
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const request = readRequest(data, isBinary, CHAT_LIMITS.requestBytes);
       if (isError(request)) return send(ws, request);
       const problem = check(request);
-      if (problem) return send(ws, problem);
+      if (problem) return send(ws, { ...problem, ref: request.ref });
       const valid = request as unknown as ChatRequest;
       if (valid.type === 'join') {
-        if (state !== 'new') return send(ws, error('already-joined', 'you have joined already'));
+        if (state !== 'new') return send(ws, error('already-joined', 'you have joined already', valid.ref));
         join(valid).catch((cause: Error) => {
           joining.delete(ws);
           if (state === 'joining') state = 'new';
-          warn(`chat: join failed: ${cause.message}`);
-          send(ws, error('unavailable', 'the room is unavailable, try again'));
+          reportFailure(warn, 'chat: join failed', cause);
+          send(ws, error('unavailable', 'the room is unavailable, try again', valid.ref));
         });
         return;
       }
-      if (state !== 'joined' || !user) return send(ws, error('not-joined', 'send {"type":"join"} first'));
-      publish({ type: 'message', id: randomUUID(), from: user, text: valid.text, time: new Date().toISOString() });
+      if (state !== 'joined' || !user) return send(ws, error('not-joined', 'send {"type":"join"} first', valid.ref));
+      say(valid, user);
     });
 
     ws.on('close', () => {
       joining.delete(ws);
-      if (members.delete(ws) && user) publish({ type: 'left', user, time: new Date().toISOString() });
+      if (members.delete(ws) && user) announce({ type: 'left', user, time: new Date().toISOString() });
     });
   }
 

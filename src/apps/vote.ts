@@ -4,13 +4,15 @@
  * --redis), so every process agrees on them.
  */
 import { WebSocket } from '../index.js';
-import type { Backend } from './backend.js';
+import { type Backend, reportFailure } from './backend.js';
 import { type ErrorReply, type RequestErrorCode, broadcast, error, isError, readRequest, send } from './wire.js';
 
 /** Client to server: one vote for the option with this id. Every click counts (a live board, not a ballot). */
 export interface VoteRequest {
   type: 'vote';
   option: string;
+  /** Any request may carry a ref (1 to 64 characters); the answer to it carries the same. */
+  ref?: string;
 }
 
 export interface VoteOption {
@@ -25,9 +27,21 @@ export interface StateEvent {
   options: VoteOption[];
 }
 
+/**
+ * The acknowledgement of a vote, to the voter: it is counted (with --redis:
+ * in Redis, and announced to every process in the same step), and `count`
+ * is the option's count right after it.
+ */
+export interface CountedEvent {
+  type: 'counted';
+  option: string;
+  count: number;
+  ref?: string;
+}
+
 export type VoteErrorCode = RequestErrorCode | 'unknown-option' | 'unavailable';
 
-export type VoteEvent = StateEvent | ErrorReply<VoteErrorCode>;
+export type VoteEvent = StateEvent | CountedEvent | ErrorReply<VoteErrorCode>;
 
 export const VOTE_LIMITS = {
   /** Largest request in bytes; a larger one gets a "too-large" error. */
@@ -47,9 +61,9 @@ export const VOTE_KEYS = {
   counts: 'strictws:vote:counts',
 } as const;
 
-/** What travels on the channel between processes: an option's count after one vote. */
+/** What travels on the channel between processes: an option's count after one vote (Store.increment). */
 interface CountChange {
-  option: string;
+  field: string;
   count: number;
 }
 
@@ -93,6 +107,12 @@ export async function createVote({ backend, options = DEFAULT_OPTIONS, warn = ()
     scheduled = false;
     broadcast(clients, state());
   };
+  const schedule = (): void => {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
 
   await backend.subscribe(VOTE_KEYS.channel, (json) => {
     let change: CountChange;
@@ -101,43 +121,54 @@ export async function createVote({ backend, options = DEFAULT_OPTIONS, warn = ()
     } catch {
       return warn('vote: ignored a message on the channel that is not JSON');
     }
-    if (typeof change?.option !== 'string' || typeof change.count !== 'number') return;
-    merge({ [change.option]: change.count });
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    if (typeof change?.field !== 'string' || typeof change.count !== 'number') return;
+    merge({ [change.field]: change.count });
+    schedule();
   });
   // Subscribed first, then read: no vote falls in between.
   merge(await backend.counts(VOTE_KEYS.counts));
+  // Changes announced while this process was not subscribed are in the counts.
+  backend.onResume(() => {
+    backend.counts(VOTE_KEYS.counts).then(
+      (fresh) => (merge(fresh), schedule()),
+      (cause: Error) => warn(`vote: reading the counts after an outage failed: ${cause.message}`),
+    );
+  });
 
-  async function vote(ws: WebSocket, option: string): Promise<void> {
+  /** Count one vote and announce it in one step; answered once, never retried (docs/apps.md, "Redis outages"). */
+  async function vote(ws: WebSocket, option: string, ref: string | undefined): Promise<void> {
+    let count: number;
     try {
-      const count = await backend.increment(VOTE_KEYS.counts, option);
-      await backend.publish(VOTE_KEYS.channel, JSON.stringify({ option, count } satisfies CountChange));
+      count = await backend.increment(VOTE_KEYS.counts, option, VOTE_KEYS.channel);
     } catch (cause) {
-      warn(`vote: failed: ${(cause as Error).message}`);
-      send(ws, error('unavailable', 'the vote could not be counted, try again'));
+      reportFailure(warn, 'vote: a vote was not counted', cause as Error);
+      return send(ws, error('unavailable', 'the vote was not counted, try again', ref));
     }
+    send(ws, { type: 'counted', option, count, ref } satisfies CountedEvent);
   }
 
   function onConnection(ws: WebSocket): void {
     clients.add(ws);
     ws.once('close', () => clients.delete(ws));
     // Fresh counts for the newcomer, in case this process missed a change while Redis was away.
-    backend.counts(VOTE_KEYS.counts).then(merge, (cause: Error) => warn(`vote: ${cause.message}`)).finally(() => send(ws, state()));
+    backend
+      .counts(VOTE_KEYS.counts)
+      .then(merge, (cause: Error) => reportFailure(warn, 'vote: reading the counts failed', cause))
+      .finally(() => send(ws, state()));
 
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const request = readRequest(data, isBinary, VOTE_LIMITS.requestBytes);
       if (isError(request)) return send(ws, request);
+      const { ref } = request;
       if (request.type !== 'vote') {
-        return send(ws, error('bad-request', `unknown request type ${JSON.stringify(request.type).slice(0, 40)}: use "vote"`));
+        return send(ws, error('bad-request', `unknown request type ${JSON.stringify(request.type).slice(0, 40)}: use "vote"`, ref));
       }
-      if (typeof request.option !== 'string') return send(ws, error('bad-request', '"option" must be a string'));
+      if (typeof request.option !== 'string') return send(ws, error('bad-request', '"option" must be a string', ref));
       if (!counts.has(request.option)) {
-        return send(ws, error('unknown-option', `no option ${JSON.stringify(request.option.slice(0, 64))}; the options are ${[...counts.keys()].join(', ')}`));
+        const known = [...counts.keys()].join(', ');
+        return send(ws, error('unknown-option', `no option ${JSON.stringify(request.option.slice(0, 64))}; the options are ${known}`, ref));
       }
-      void vote(ws, request.option);
+      void vote(ws, request.option, ref);
     });
   }
 

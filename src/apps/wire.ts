@@ -6,6 +6,18 @@ export interface ErrorReply<Code extends string = string> {
   type: 'error';
   code: Code;
   message: string;
+  /** The request's `ref`, when it had one. */
+  ref?: string;
+}
+
+/** Longest `ref` a request may carry, in characters. */
+export const MAX_REF = 64;
+
+/** What every request may carry: a `ref` of the client's choosing, repeated in the answer to it. */
+export interface Request {
+  type: string;
+  ref?: string;
+  [field: string]: unknown;
 }
 
 /** Errors any JSON request can get. */
@@ -20,13 +32,10 @@ export const SLOW_CLIENT_CAP = 1024 * 1024;
 
 /**
  * Parse one request: a text message of at most `maxBytes` bytes holding a
- * JSON object with a string "type". Returns the object or the error to send.
+ * JSON object with a string "type" and maybe a string "ref". Returns the
+ * object or the error to send.
  */
-export function readRequest(
-  data: Buffer,
-  isBinary: boolean,
-  maxBytes: number,
-): { type: string; [field: string]: unknown } | ErrorReply<RequestErrorCode> {
+export function readRequest(data: Buffer, isBinary: boolean, maxBytes: number): Request | ErrorReply<RequestErrorCode> {
   if (data.length > maxBytes) {
     return error('too-large', `a request may be at most ${maxBytes} bytes, this one has ${data.length}`);
   }
@@ -42,15 +51,20 @@ export function readRequest(
   }
   const request = value as Record<string, unknown>;
   if (typeof request.type !== 'string') return error('bad-request', 'a request needs a string "type"');
-  return request as { type: string };
+  const { ref } = request;
+  if (ref !== undefined && (typeof ref !== 'string' || ref === '' || ref.length > MAX_REF)) {
+    return error('bad-request', `"ref" must be a string of 1 to ${MAX_REF} characters`);
+  }
+  return request as Request;
 }
 
 export function isError(value: { type: string }): value is ErrorReply {
   return value.type === 'error';
 }
 
-export function error<Code extends string>(code: Code, message: string): ErrorReply<Code> {
-  return { type: 'error', code, message };
+/** An error reply; with `ref`, the answer to the request that carried it. */
+export function error<Code extends string>(code: Code, message: string, ref?: string): ErrorReply<Code> {
+  return ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref };
 }
 
 /** Send one JSON event to one client, if it is still open. */

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import {
   type Backend,
+  MissingPackageError,
   CHAT_LIMITS,
   DEFAULT_OPTIONS,
   MAX_HISTORY,
@@ -56,7 +57,10 @@ function redisUrl(value: string | undefined): string | undefined {
 
 /** Open the backend and start the app on it; if the start fails, let go of Redis so the process can exit. */
 async function withBackend(url: string | undefined, log: Logger, start: (backend: Backend) => Promise<void>): Promise<void> {
-  const backend = await openBackend(url, (error) => log.warn(`redis: ${error.message}`));
+  const backend = await openBackend(url, (message) => log.warn(`redis: ${message}`)).catch((error: Error) => {
+    // Exit status 2 and the one line that says what to install, no stack.
+    throw error instanceof MissingPackageError ? new UsageError(error.message, false) : error;
+  });
   log.info(url === undefined ? 'state in memory (one process)' : `state and messages shared through Redis at ${url}`);
   try {
     await start(backend);

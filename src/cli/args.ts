@@ -6,6 +6,10 @@ import { LEVELS, type Level } from './log.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
+  /** `help`: whether pointing to --help would help (not for a missing package). */
+  constructor(message: string, readonly help = true) {
+    super(message);
+  }
 }
 
 /** Flags every server command takes. */

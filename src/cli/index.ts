@@ -1,6 +1,6 @@
 /** The `strictws` command line. */
 import { parseArgs } from 'node:util';
-import { echoPage, pageHandler } from '../apps/index.js';
+import { REDIS_RANGE, echoPage, pageHandler } from '../apps/index.js';
 import { chat, vote } from './apps.js';
 import { UsageError, bytes, commonFlags, deflate, level, parse, path, port, transport } from './args.js';
 import { createLogger } from './log.js';
@@ -32,6 +32,7 @@ Options:
 
 Options of chat and vote:
       --redis <url>       share the room between processes through Redis, e.g. redis://127.0.0.1:6379
+                          (needs the optional "redis" package: npm install redis@${REDIS_RANGE})
       --history <n>       chat: messages a joining user gets first (default 100, at most 1000)
       --options <list>    vote: the options, comma-separated (default "yes,no,maybe")
   (chat and vote default to --max-payload 64k)
@@ -80,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`strictws: ${error.message}\nRun "strictws --help" for usage.\n`);
+      process.stderr.write(`strictws: ${error.message}\n${error.help ? 'Run "strictws --help" for usage.\n' : ''}`);
       return 2;
     }
     process.stderr.write(`strictws: ${(error as Error).message}\n`);
