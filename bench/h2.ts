@@ -48,7 +48,7 @@ function textFrame(): Buffer {
 
 /** Count the server's (unmasked, short) frames as they arrive; call `onFrame` per frame. */
 function countFrames(transport: Duplex, onFrame: () => void): void {
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   transport.on('data', (chunk: Buffer) => {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     let pos = 0;
