@@ -1,19 +1,11 @@
 /** Bridges between Node's IncomingMessage and the protocol core's HttpRequest. */
 import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { HttpRequest } from '../protocol/index.js';
+import { type HttpRequest, headerMap } from '../protocol/index.js';
 
 /** The core's view of a request Node has already parsed. */
 export function fromIncomingMessage(req: IncomingMessage): HttpRequest {
-  const headers = new Map<string, string[]>();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    const values = headers.get(name);
-    if (values) values.push(raw[i + 1]);
-    else headers.set(name, [raw[i + 1]]);
-  }
-  return { method: req.method ?? '', target: req.url ?? '', httpVersion: req.httpVersion, headers };
+  return { method: req.method ?? '', target: req.url ?? '', httpVersion: req.httpVersion, headers: headerMap(req.rawHeaders) };
 }
 
 /**
