@@ -13,6 +13,8 @@ Commands:
   chat     a chat room with recent history, joins and leaves announced
   vote     a live vote board: options with counts every client sees change
   Each also serves a page to try it in a browser on GET / (docs/apps.md).
+  conform  test a WebSocket server: strictws conform ws://host:port/path (see strictws conform --help)
+           or a client: strictws conform --serve (see strictws conform --serve --help)
 
 Options:
   -p, --port <n>          port to listen on (default 9001; 0 picks a free one)
@@ -65,6 +67,8 @@ const commands: Record<string, (argv: string[]) => Promise<void>> = {
   echo,
   chat: (argv) => chat(argv, USAGE),
   vote: (argv) => vote(argv, USAGE),
+  // Loaded on demand: the suite's case tables are not the servers' business.
+  conform: async (argv) => (await import('./conform.js')).conform(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -52,10 +52,9 @@ const bin = pseudoRandomBytes(3000, 55);
 const hundred = asciiText(100);
 
 const cases: Case[] = [
-  echoCase('5.1', 'A text message in two fragments', 'text', hello, fragment(OP.TEXT, hello, [7, 17])),
-  echoCase('5.2', 'A binary message in two fragments', 'binary', bin, fragment(OP.BINARY, bin, [1000, 2000])),
+  echoCase('M.2', 'A binary message in two fragments', 'binary', bin, fragment(OP.BINARY, bin, [1000, 2000])),
   {
-    id: '5.3',
+    id: 'M.3',
     description: 'A text message in three fragments, each in its own write 20 ms apart',
     expectation: 'one echo of the whole message, after the last fragment',
     async run(t) {
@@ -68,21 +67,21 @@ const cases: Case[] = [
       await expectMessage(t, c, 'text', hello);
     },
   },
-  echoCase('5.4', 'A 100-byte text message in 100 one-byte fragments', 'text', hundred, fragment(OP.TEXT, hundred, Array(100).fill(1))),
-  echoCase('5.5', 'A text message made only of empty fragments (first, continuation, final)', 'text', Buffer.alloc(0), [
+  echoCase('M.4', 'A 100-byte text message in 100 one-byte fragments', 'text', hundred, fragment(OP.TEXT, hundred, Array(100).fill(1))),
+  echoCase('M.5', 'A text message made only of empty fragments (first, continuation, final)', 'text', Buffer.alloc(0), [
     { opcode: OP.TEXT, fin: false },
     { opcode: OP.CONT, fin: false },
     { opcode: OP.CONT, fin: true },
   ]),
-  echoCase('5.6', 'A binary message with empty fragments between non-empty ones', 'binary', bin, [
+  echoCase('M.6', 'A binary message with empty fragments between non-empty ones', 'binary', bin, [
     { opcode: OP.BINARY, fin: false },
     { opcode: OP.CONT, fin: false, payload: bin.subarray(0, 1500) },
     { opcode: OP.CONT, fin: false },
     { opcode: OP.CONT, fin: true, payload: bin.subarray(1500) },
   ]),
-  echoCase('5.7', 'A text message in three fragments, all written one byte per write', 'text', hello, fragment(OP.TEXT, hello, [3, 11, 10]), 1),
+  echoCase('M.7', 'A text message in three fragments, all written one byte per write', 'text', hello, fragment(OP.TEXT, hello, [3, 11, 10]), 1),
   {
-    id: '5.8',
+    id: 'M.8',
     description: 'A ping and a pong between the fragments of a binary message',
     expectation: 'one pong (for the ping only), then the echo of the whole message',
     async run(t) {
@@ -94,7 +93,7 @@ const cases: Case[] = [
     },
   },
   {
-    id: '5.9',
+    id: 'M.9',
     description: 'A close frame between the fragments of a text message',
     expectation: 'close 1000 and TCP close; the unfinished message is never delivered (RFC 6455 §5.4, §1.4)',
     async run(t) {
@@ -104,28 +103,28 @@ const cases: Case[] = [
       await expectClose(t, c, [1000]);
     },
   },
-  failCase('5.10', 'A continuation frame (FIN set) with no message to continue', 'RFC 6455 §5.4', [{ opcode: OP.CONT, fin: true, payload: 'orphan' }]),
-  failCase('5.11', 'A continuation frame (FIN clear) with no message to continue', 'RFC 6455 §5.4', [{ opcode: OP.CONT, fin: false, payload: 'orphan' }]),
-  failCase('5.12', 'A continuation after a complete message', 'the message already ended', [{ opcode: OP.TEXT, payload: 'complete' }, { opcode: OP.CONT, fin: true, payload: 'orphan' }], Buffer.from('complete')),
-  failCase('5.13', 'A new text frame (FIN set) before the previous text message\'s final fragment', 'RFC 6455 §5.4: fragments of one message MUST NOT be interleaved', [
+  failCase('M.10', 'A continuation frame (FIN set) with no message to continue', 'RFC 6455 §5.4', [{ opcode: OP.CONT, fin: true, payload: 'orphan' }]),
+  failCase('M.11', 'A continuation frame (FIN clear) with no message to continue', 'RFC 6455 §5.4', [{ opcode: OP.CONT, fin: false, payload: 'orphan' }]),
+  failCase('M.12', 'A continuation after a complete message', 'the message already ended', [{ opcode: OP.TEXT, payload: 'complete' }, { opcode: OP.CONT, fin: true, payload: 'orphan' }], Buffer.from('complete')),
+  failCase('M.13', 'A new text frame (FIN set) before the previous text message\'s final fragment', 'RFC 6455 §5.4: fragments of one message MUST NOT be interleaved', [
     { opcode: OP.TEXT, fin: false, payload: 'first ' },
     { opcode: OP.TEXT, fin: true, payload: 'second' },
   ]),
-  failCase('5.14', 'A binary frame inside a fragmented text message', 'RFC 6455 §5.4', [
+  failCase('M.14', 'A binary frame inside a fragmented text message', 'RFC 6455 §5.4', [
     { opcode: OP.TEXT, fin: false, payload: 'first ' },
     { opcode: OP.BINARY, fin: true, payload: Buffer.from([1, 2]) },
   ]),
-  failCase('5.15', 'A text frame with FIN clear inside a fragmented binary message', 'RFC 6455 §5.4', [
+  failCase('M.15', 'A text frame with FIN clear inside a fragmented binary message', 'RFC 6455 §5.4', [
     { opcode: OP.BINARY, fin: false, payload: Buffer.from([1]) },
     { opcode: OP.TEXT, fin: false, payload: 'nested' },
     { opcode: OP.CONT, fin: true, payload: 'end' },
   ]),
-  failCase('5.16', 'A fragmented pong (FIN clear) followed by a continuation', 'RFC 6455 §5.5: control frames MUST NOT be fragmented', [
+  failCase('M.16', 'A fragmented pong (FIN clear) followed by a continuation', 'RFC 6455 §5.5: control frames MUST NOT be fragmented', [
     { opcode: OP.PONG, fin: false, payload: 'part one' },
     { opcode: OP.CONT, fin: true, payload: 'part two' },
   ]),
-  failCase('5.17', 'A fragmented close (FIN clear)', 'RFC 6455 §5.5', [{ opcode: OP.CLOSE, fin: false, payload: closeBody(1000) }]),
-  failCase('5.18', 'A fragmented ping inside a fragmented text message', 'RFC 6455 §5.5', [
+  failCase('M.17', 'A fragmented close (FIN clear)', 'RFC 6455 §5.5', [{ opcode: OP.CLOSE, fin: false, payload: closeBody(1000) }]),
+  failCase('M.18', 'A fragmented ping inside a fragmented text message', 'RFC 6455 §5.5', [
     { opcode: OP.TEXT, fin: false, payload: 'frag' },
     { opcode: OP.PING, fin: false, payload: 'ping' },
     { opcode: OP.CONT, fin: true, payload: 'ment' },
@@ -133,7 +132,7 @@ const cases: Case[] = [
 ];
 
 export const fragmentation: Family = {
-  id: '5',
+  id: 'M',
   title: 'Fragmentation',
   summary: 'RFC 6455 §5.4: messages in 2 to 100 fragments, empty fragments, fragments in separate writes; control frames between fragments; orphan continuations, interleaved messages and fragmented control frames fail with 1002.',
   cases,

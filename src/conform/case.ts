@@ -1,13 +1,42 @@
 /**
- * What a conformance case is, the context it runs in, and the expectation
- * helpers that turn what the server did into an observation or a failure.
+ * What a conformance case is, the context it runs in, the verdict classes it
+ * ends with (Autobahn's), and the expectation helpers that turn what the
+ * server did into an observation or a failure.
  */
 import { Conn, DEFAULT_TIMEOUT, type HttpResponse, type HttpResult, type Target, type WireLog, type WsEvent, acceptFor, buildRequest, type RequestOptions } from './client.js';
 import { readAgreement } from './deflate.js';
 import { closeBody, frame, hex, OP } from './wire.js';
 
+/**
+ * Autobahn's verdict classes for what the peer did (`behavior`): OK; NON-STRICT
+ * (allowed, but later or looser than the case prefers, e.g. failing invalid
+ * UTF-8 only at the end of the message); INFORMATIONAL (not judged, the RFC
+ * leaves it open); UNIMPLEMENTED (the peer lacks an optional feature the case
+ * needs, e.g. permessage-deflate); FAILED.
+ */
+export type Behavior = 'OK' | 'NON-STRICT' | 'INFORMATIONAL' | 'UNIMPLEMENTED' | 'FAILED';
+/**
+ * The same for the closing handshake (`behaviorClose`), plus Autobahn's close
+ * classes: WRONG CODE (a close code outside those the case allows) and UNCLEAN
+ * (the closing handshake did not complete: no close frame, or no TCP close).
+ */
+export type CloseBehavior = Behavior | 'WRONG CODE' | 'UNCLEAN';
+
+export const BEHAVIORS: readonly Behavior[] = ['OK', 'NON-STRICT', 'INFORMATIONAL', 'UNIMPLEMENTED', 'FAILED'];
+
+/** How a case ended, as returned by `Case.run` or carried by an `Outcome`. */
+export interface Verdict {
+  behavior: Behavior;
+  behaviorClose: CloseBehavior;
+  /** Why, when not OK. */
+  reason?: string;
+}
+
 export interface Case {
-  /** Autobahn-style, e.g. "1.1.3"; handshake cases are "H.x.y". */
+  /**
+   * Autobahn's own id ("1.1.3") for Autobahn's cases, with Autobahn's meaning;
+   * a letter prefix per family ("H.2.1", "U.3.4") for our own.
+   */
   id: string;
   description: string;
   expectation: string;
@@ -15,34 +44,61 @@ export interface Case {
   slow?: boolean;
   /** Heavy cases (large payloads) run with fewer neighbours. */
   heavy?: boolean;
+  /** Latency-sensitive cases run alone, one after another, once the others are done (as Autobahn runs every case). */
+  exclusive?: boolean;
   /** Overall limit for the case (default 20 s). */
   timeoutMs?: number;
-  run(t: CaseContext): Promise<void>;
+  /**
+   * Runs the case. Resolving with nothing means OK for both behavior and close;
+   * a case may resolve with its own verdict, or throw an `Outcome` (a
+   * `Mismatch` is FAILED).
+   */
+  run(t: CaseContext): Promise<void | Verdict>;
 }
 
-/** The servers a run tests: strictws echo as it starts by default, and with --deflate. */
-export type ServerName = 'plain' | 'deflate';
-
 export interface Family {
-  /** The id prefix: "H", "1", "2", ... */
+  /** The id prefix: "H", "U", ... for ours; "1", "2", ... for Autobahn's sections. */
   id: string;
-  /** The server its cases run against (default 'plain'; 'deflate' for permessage-deflate). */
-  server?: ServerName;
   title: string;
   /** One line on what the family covers and where the RFC says so. */
   summary: string;
   cases: Case[];
 }
 
-/** A case failed: `reason` says what differed from the expectation. */
-export class Mismatch extends Error {
+/** A case ended with `verdict`; thrown from deep inside a case. */
+export class Outcome extends Error {
+  override name = 'Outcome';
+  constructor(
+    readonly verdict: Verdict & { reason: string },
+  ) {
+    super(verdict.reason);
+  }
+}
+
+/**
+ * A case failed: the message says what differed from the expectation. With
+ * `close`, the closing handshake failed (behaviorClose FAILED too); otherwise
+ * the close is left unjudged (INFORMATIONAL).
+ */
+export class Mismatch extends Outcome {
   override name = 'Mismatch';
+  constructor(reason: string, close = false) {
+    super({ behavior: 'FAILED', behaviorClose: close ? 'FAILED' : 'INFORMATIONAL', reason });
+  }
+}
+
+/** The peer lacks an optional feature the case needs (e.g. it declined permessage-deflate). */
+export class Unimplemented extends Outcome {
+  override name = 'Unimplemented';
+  constructor(reason: string) {
+    super({ behavior: 'UNIMPLEMENTED', behaviorClose: 'UNIMPLEMENTED', reason });
+  }
 }
 
 export interface CaseContext {
   target: Target;
-  /** A raw TCP connection, nothing sent yet, to the family's server or `server`. Logged (the first two per case). */
-  connect(label?: string, server?: ServerName): Promise<Conn>;
+  /** A raw TCP connection to the server, nothing sent yet. Logged (the first two per case). */
+  connect(label?: string): Promise<Conn>;
   /**
    * A connection with a completed, verified opening handshake. If the server
    * agreed to permessage-deflate, its answer is checked and the connection
@@ -51,8 +107,6 @@ export interface CaseContext {
   open(options?: OpenOptions): Promise<Conn>;
   /** Add a sentence to the observation. */
   note(text: string): void;
-  /** The target of `server`, or of the family's server. */
-  targetFor(server?: ServerName): Target;
 }
 
 /** Everything a run records for one case. */
@@ -62,13 +116,16 @@ export interface CaseResult {
   description: string;
   expectation: string;
   observation: string;
-  verdict: 'OK' | 'FAILED';
+  behavior: Behavior;
+  behaviorClose: CloseBehavior;
   reason?: string;
   durationMs: number;
+  /** The close code of the peer's first close frame on the case's first connection (null: none). */
+  remoteCloseCode: number | null;
   wire: WireLog[];
 }
 
-export type OpenOptions = RequestOptions & { label?: string; pipelined?: Buffer; server?: ServerName };
+export type OpenOptions = RequestOptions & { label?: string; pipelined?: Buffer };
 
 /** How many connection logs a case keeps. */
 const KEPT_LOGS = 2;
@@ -78,22 +135,15 @@ export class Context implements CaseContext {
   readonly conns: Conn[] = [];
   private opened = 0;
 
-  constructor(
-    readonly target: Target,
-    private readonly servers: Partial<Record<ServerName, Target>> = {},
-  ) {}
+  constructor(readonly target: Target) {}
 
   note(text: string): void {
     this.notes.push(text);
   }
 
-  targetFor(server?: ServerName): Target {
-    return (server && this.servers[server]) || this.target;
-  }
-
-  async connect(label?: string, server?: ServerName): Promise<Conn> {
+  async connect(label?: string): Promise<Conn> {
     const n = ++this.opened;
-    const conn = await Conn.connect(this.targetFor(server), label ?? `connection ${n}`);
+    const conn = await Conn.connect(this.target, label ?? `connection ${n}`);
     if (this.conns.length < KEPT_LOGS) this.conns.push(conn);
     this.all.add(conn);
     conn.socket.once('close', () => this.all.delete(conn));
@@ -104,8 +154,8 @@ export class Context implements CaseContext {
   readonly all = new Set<Conn>();
 
   async open(options: OpenOptions = {}): Promise<Conn> {
-    const conn = await this.connect(options.label, options.server);
-    const { text, key } = buildRequest(this.targetFor(options.server), options);
+    const conn = await this.connect(options.label);
+    const { text, key } = buildRequest(this.target, options);
     await conn.send(options.pipelined ? Buffer.concat([Buffer.from(text, 'latin1'), options.pipelined]) : text);
     const response = await conn.response();
     // Extensions offered in extra header lines count as offered too.
@@ -239,7 +289,7 @@ export async function expectTcpClose(t: CaseContext, c: Conn, timeoutMs = DEFAUL
     t.note('then TCP close by the server');
     return;
   }
-  throw new Mismatch(`expected the server to close the TCP connection, got ${describeEvent(e)}`);
+  throw new Outcome({ behavior: 'FAILED', behaviorClose: 'UNCLEAN', reason: `expected the server to close the TCP connection, got ${describeEvent(e)}` });
 }
 
 /**
@@ -255,7 +305,7 @@ export async function expectClose(
   const e = await c.next(timeoutMs);
   const want = codes.map((code) => (code === undefined ? 'close with no status code' : `close ${code}`)).join(' or ');
   if (e.type !== 'close') throw new Mismatch(`expected ${want}, got ${describeEvent(e)}`);
-  if (!codes.includes(e.code)) throw new Mismatch(`expected ${want}, got ${describeEvent(e)}`);
+  if (!codes.includes(e.code)) throw new Outcome({ behavior: 'FAILED', behaviorClose: 'WRONG CODE', reason: `expected ${want}, got ${describeEvent(e)}` });
   t.note(describeEvent(e));
   if (!c.eof) await c.send(frame({ opcode: OP.CLOSE, payload: e.code === undefined ? undefined : closeBody(e.code) }));
   await expectTcpClose(t, c, timeoutMs);

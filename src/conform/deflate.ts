@@ -5,7 +5,7 @@
  * 2^bits bytes of the messages that went through it, handed to zlib as the
  * preset dictionary of the next message, unless no_context_takeover applies.
  */
-import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants, createDeflateRaw, createInflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /** §7.2.1: the 4 octets a sync flush ends with, removed on the wire. */
 export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -58,17 +58,76 @@ class History {
   }
 }
 
+/** The most a server message may inflate to before the client gives up on it (bounded memory). */
+export const MAX_INFLATED = 64 * 1024 * 1024;
+
+/**
+ * A zlib stream used one message at a time: write, sync flush, take the
+ * output. Kept for the connection's life, so its window is the context that
+ * RFC 7692 §7.2 takes over from message to message (reset when it is not).
+ */
+class Flusher {
+  private out: Buffer[] = [];
+  private size = 0;
+  private fail: ((error: Error) => void) | undefined;
+  private broken: Error | undefined;
+
+  constructor(
+    private readonly z: ReturnType<typeof createDeflateRaw> | ReturnType<typeof createInflateRaw>,
+    private readonly limit = Infinity,
+  ) {
+    z.on('data', (chunk: Buffer) => {
+      this.size += chunk.length;
+      if (this.size > this.limit) z.destroy(new RangeError(`inflates to more than ${this.limit} bytes`));
+      else this.out.push(chunk);
+    });
+    z.on('error', (error: Error) => {
+      this.broken = error;
+      this.fail?.(error);
+    });
+  }
+
+  run(input: Buffer): Promise<Buffer> {
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => {
+      this.fail = reject;
+      this.z.write(input);
+      this.z.flush(constants.Z_SYNC_FLUSH, () => {
+        this.fail = undefined;
+        if (this.broken) return reject(this.broken);
+        const out = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
+        this.out = [];
+        this.size = 0;
+        resolve(out);
+      });
+    });
+  }
+
+  reset(): void {
+    this.z.reset();
+  }
+
+  close(): void {
+    this.z.close();
+  }
+}
+
 /** The client's side of permessage-deflate on one connection. */
 export class ClientDeflate {
   private readonly sent: History;
-  private readonly received: History;
+  private compressor: Flusher | undefined;
+  private readonly inflater: Flusher;
 
   constructor(readonly agreement: Agreement) {
     this.sent = new History(2 ** agreement.clientMaxWindowBits);
-    this.received = new History(2 ** agreement.serverMaxWindowBits);
+    this.inflater = new Flusher(createInflateRaw({ windowBits: agreement.serverMaxWindowBits }), MAX_INFLATED);
   }
 
-  /** A message's compressed payload, to send with RSV1 (§7.2.1). `level` 0 makes stored blocks. */
+  /**
+   * A message's compressed payload, to send with RSV1 (§7.2.1), compressed on
+   * its own with the window of the messages `compress` sent before. `level` 0
+   * makes stored blocks. Not to be mixed with `compressNext` on a connection.
+   */
   compress(data: Buffer, level?: number): Buffer {
     const keep = !this.agreement.clientNoContextTakeover;
     // zlib cannot deflate with 8 window bits; 9 keeps its matches within 250 bytes.
@@ -82,16 +141,25 @@ export class ClientDeflate {
     return out.subarray(0, out.length - TAIL.length);
   }
 
-  /** Inflate a message the server compressed (§7.2.2); throws if it does not inflate. */
-  inflate(payload: Buffer): Buffer {
-    const keep = !this.agreement.serverNoContextTakeover;
-    const data = inflateRawSync(Buffer.concat([payload, TAIL]), {
-      windowBits: this.agreement.serverMaxWindowBits,
-      finishFlush: constants.Z_SYNC_FLUSH,
-      dictionary: keep ? this.received.dictionary : undefined,
-    });
-    if (keep) this.received.add(data);
+  /** The same from one long-lived zlib stream (fast for many messages); zlib's fastest level. */
+  async compressNext(data: Buffer): Promise<Buffer> {
+    this.compressor ??= new Flusher(createDeflateRaw({ windowBits: Math.max(9, this.agreement.clientMaxWindowBits), level: constants.Z_BEST_SPEED }));
+    const out = await this.compressor.run(data);
+    if (this.agreement.clientNoContextTakeover) this.compressor.reset();
+    return out.subarray(0, out.length - TAIL.length);
+  }
+
+  /** Inflate a message the server compressed (§7.2.2), in order; rejects if it does not inflate. */
+  async inflate(payload: Buffer): Promise<Buffer> {
+    const data = await this.inflater.run(Buffer.concat([payload, TAIL]));
+    if (this.agreement.serverNoContextTakeover) this.inflater.reset();
     return data;
+  }
+
+  /** Release the zlib streams. */
+  close(): void {
+    this.compressor?.close();
+    this.inflater.close();
   }
 
   /** Inflate with no window, as a message compressed on its own must (server_no_context_takeover). */

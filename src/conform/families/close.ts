@@ -5,9 +5,8 @@
  * codes and which may appear on the wire) and the IANA "WebSocket Close Code
  * Number Registry" (§11.7), which registers 1012-1014 after the RFC.
  */
-import { startCli } from '../../../spec/support/cli.js';
-import { type Case, type CaseContext, Context, type Family, Mismatch, describeEvent, expectClose, expectMessage, expectPong, expectServing, expectTcpClose } from '../case.js';
-import { Conn, type Target, buildRequest, sleep, targetFromUrl } from '../client.js';
+import { type Case, type CaseContext, type Family, Mismatch, Unimplemented, describeEvent, expectClose, expectMessage, expectPong, expectServing, expectTcpClose } from '../case.js';
+import { Conn, type Target, buildRequest, sleep } from '../client.js';
 import { OP, closeBody, frame, frames } from '../wire.js';
 
 const u = (s: string) => Buffer.from(s, 'utf8');
@@ -32,21 +31,16 @@ const reason123 = Buffer.alloc(123, 0x72);
 const reasonUtf8 = u('é'.repeat(40) + '€'.repeat(9) + '𝄞'.repeat(4));
 
 const basic: Case[] = [
-  closeCase('7.1.1', 'A close frame with no body', Buffer.alloc(0), [undefined, 1000], 'RFC 6455 §5.5.1: answer a close with a close'),
-  closeCase('7.1.2', 'Close 1000 with a reason of 0 bytes', closeBody(1000), [1000], 'the code is echoed'),
-  closeCase('7.1.3', 'Close 1000 with an ASCII reason of 123 bytes (the largest that fits)', closeBody(1000, reason123), [1000], 'RFC 6455 §5.5: 125-byte control payload'),
-  closeCase('7.1.4', 'Close 1000 with a 123-byte reason of 2-, 3- and 4-byte UTF-8 characters', closeBody(1000, reasonUtf8), [1000], 'a valid UTF-8 reason'),
-  closeCase('7.1.5', 'Close 1000 with a reason of 124 bytes (a 126-byte payload)', closeBody(1000, Buffer.alloc(124, 0x72)), [1002], 'RFC 6455 §5.5: control payloads are at most 125 bytes'),
-  closeCase('7.1.6', 'A close body of 1 byte', Buffer.from([0x03]), [1002], 'RFC 6455 §5.5.1: a body starts with a 2-byte code'),
-  closeCase('7.1.7', 'Close 1000 with a reason containing the byte FF', closeBody(1000, Buffer.concat([u('bad '), Buffer.from([0xff])])), [1007], 'RFC 6455 §5.5.1, §8.1: the reason is UTF-8'),
-  closeCase('7.1.8', 'Close 1000 with a reason cut inside a 3-byte character', closeBody(1000, Buffer.concat([u('cut '), Buffer.from([0xe2, 0x82])])), [1007], 'RFC 6455 §8.1'),
-  closeCase('7.1.9', 'Close 1000 with a reason containing the surrogate U+D800', closeBody(1000, Buffer.from([0xed, 0xa0, 0x80])), [1007], 'RFC 3629: surrogates are not UTF-8'),
-  closeCase('7.1.10', 'Close 1000 written one byte per write', closeBody(1000, u('slowly')), [1000], 'the close frame may arrive in pieces', 1),
+  closeCase('C.1.4', 'Close 1000 with a 123-byte reason of 2-, 3- and 4-byte UTF-8 characters', closeBody(1000, reasonUtf8), [1000], 'a valid UTF-8 reason'),
+  closeCase('C.1.7', 'Close 1000 with a reason containing the byte FF', closeBody(1000, Buffer.concat([u('bad '), Buffer.from([0xff])])), [1007], 'RFC 6455 §5.5.1, §8.1: the reason is UTF-8'),
+  closeCase('C.1.8', 'Close 1000 with a reason cut inside a 3-byte character', closeBody(1000, Buffer.concat([u('cut '), Buffer.from([0xe2, 0x82])])), [1007], 'RFC 6455 §8.1'),
+  closeCase('C.1.9', 'Close 1000 with a reason containing the surrogate U+D800', closeBody(1000, Buffer.from([0xed, 0xa0, 0x80])), [1007], 'RFC 3629: surrogates are not UTF-8'),
+  closeCase('C.1.10', 'Close 1000 written one byte per write', closeBody(1000, u('slowly')), [1000], 'the close frame may arrive in pieces', 1),
 ];
 
 const afterClose: Case[] = [
   {
-    id: '7.2.1',
+    id: 'C.2.1',
     description: 'A close frame followed by a text message in the same write',
     expectation: 'close 1000 and TCP close; the text is not echoed (RFC 6455 §5.5.1: no data after a close)',
     async run(t) {
@@ -56,7 +50,7 @@ const afterClose: Case[] = [
     },
   },
   {
-    id: '7.2.2',
+    id: 'C.2.2',
     description: 'A close frame followed by a ping in the same write',
     expectation: 'close 1000 and TCP close; no pong',
     async run(t) {
@@ -66,17 +60,7 @@ const afterClose: Case[] = [
     },
   },
   {
-    id: '7.2.3',
-    description: 'Two close frames in one write',
-    expectation: 'exactly one close 1000, then TCP close',
-    async run(t) {
-      const c = await t.open();
-      await c.send(frames({ opcode: OP.CLOSE, payload: closeBody(1000) }, { opcode: OP.CLOSE, payload: closeBody(1001) }));
-      await expectClose(t, c, [1000]);
-    },
-  },
-  {
-    id: '7.2.4',
+    id: 'C.2.4',
     description: 'A close frame followed by a frame with a reserved opcode',
     expectation: 'close 1000, not 1002: nothing after the close is processed',
     async run(t) {
@@ -86,7 +70,7 @@ const afterClose: Case[] = [
     },
   },
   {
-    id: '7.2.5',
+    id: 'C.2.5',
     description: 'A text message sent after the server\'s close arrived, before answering it',
     expectation: 'no echo; close 1000 and TCP close',
     async run(t) {
@@ -102,7 +86,7 @@ const afterClose: Case[] = [
     },
   },
   {
-    id: '7.2.6',
+    id: 'C.2.6',
     description: 'A valid message, then a close 3000 with a reason',
     expectation: 'echo of the message, then close 3000 (or 1000) and TCP close',
     async run(t) {
@@ -117,7 +101,7 @@ const afterClose: Case[] = [
 
 const abrupt: Case[] = [
   {
-    id: '7.3.1',
+    id: 'C.3.1',
     description: 'A client that closes TCP (FIN) right after the handshake, without a close frame',
     expectation: 'the server closes its side too and keeps serving new connections',
     async run(t) {
@@ -130,7 +114,7 @@ const abrupt: Case[] = [
     },
   },
   {
-    id: '7.3.2',
+    id: 'C.3.2',
     description: 'A client that resets the connection (TCP RST) right after the handshake',
     expectation: 'the server keeps serving new connections',
     async run(t) {
@@ -141,7 +125,7 @@ const abrupt: Case[] = [
     },
   },
   {
-    id: '7.3.3',
+    id: 'C.3.3',
     description: 'Half a frame, then the client closes TCP',
     expectation: 'the server closes its side and keeps serving new connections',
     async run(t) {
@@ -156,7 +140,7 @@ const abrupt: Case[] = [
     },
   },
   {
-    id: '7.3.4',
+    id: 'C.3.4',
     description: 'A close frame immediately followed by the client\'s TCP FIN',
     expectation: 'close 1000 (the server still answers), then TCP close',
     async run(t) {
@@ -167,7 +151,7 @@ const abrupt: Case[] = [
     },
   },
   {
-    id: '7.3.5',
+    id: 'C.3.5',
     description: '100 connections that handshake and vanish at once (50 with FIN, 50 with RST)',
     expectation: 'the server keeps serving new connections',
     async run(t) {
@@ -195,13 +179,14 @@ async function probeCode(target: Target, code: number, valid: boolean, conn?: Co
   try {
     const { text } = buildRequest(target);
     await c.send(Buffer.concat([Buffer.from(text, 'latin1'), frame({ opcode: OP.CLOSE, payload: closeBody(code) })]));
-    const r = await c.response();
+    // A wide margin: thousands of handshakes in a row on a busy machine.
+    const r = await c.response(20_000);
     if ('type' in r || r.status !== 101) return `${code}: no handshake (${'type' in r ? r.type : r.status})`;
-    const e = await c.next();
+    const e = await c.next(20_000);
     if (e.type !== 'close') return `${code}: ${describeEvent(e)}`;
     const ok = valid ? e.code === code || e.code === 1000 : e.code === 1002;
     if (!ok) return `${code}: ${describeEvent(e)}`;
-    const f = await c.next();
+    const f = await c.next(20_000);
     if (f.type !== 'eof') return `${code}: ${describeEvent(f)} instead of TCP close`;
     return undefined;
   } finally {
@@ -209,7 +194,7 @@ async function probeCode(target: Target, code: number, valid: boolean, conn?: Co
   }
 }
 
-const RANGE_CONCURRENCY = 12;
+const RANGE_CONCURRENCY = 6;
 
 function rangeCase(id: string, range: Range): Case {
   const count = range.to - range.from + 1;
@@ -218,8 +203,9 @@ function rangeCase(id: string, range: Range): Case {
     id,
     description: `Close with every status code ${span} (${count} code${count > 1 ? 's' : ''}, one connection each): ${range.why}`,
     expectation: range.valid ? 'each is answered with close echoing the code (or 1000), then TCP close' : 'each fails the connection: close 1002, then TCP close',
+    // Thousands of connections each: one range at a time, with a limit for a busy machine.
     heavy: count > 1000,
-    timeoutMs: 60_000,
+    timeoutMs: 180_000,
     async run(t: CaseContext) {
       const failures: string[] = [];
       // The first code runs on a logged connection, the rest on unlogged ones.
@@ -261,44 +247,42 @@ const RANGES: Range[] = [
   { from: 50_001, to: 65_535, valid: false, why: 'not defined by RFC 6455' },
 ];
 
+/** How long C.5.1 waits for the server to close first on its own. */
+const SERVER_FIRST_WAIT_MS = 3_000;
+
 /**
  * RFC 6455 §5.5.1 and §5.5.2 when the server closes first: after its Close
- * no data frames, and pings are still answered until ours. The trigger is
- * the message deadline (docs/security.md), so the case runs its own
- * `strictws echo --message-timeout 300`, whichever server the run targets.
+ * no data frames, and pings are still answered until ours. The trigger is a
+ * message left unfinished: a server with a deadline for finishing a message
+ * (strictws: --message-timeout) closes first. One that does not close within
+ * SERVER_FIRST_WAIT_MS leaves nothing to check (UNIMPLEMENTED).
  */
 const serverFirst: Case[] = [
   {
-    id: '7.5.1',
-    description: 'The server closes first (a message left unfinished past --message-timeout 300 ms); then a ping, the rest of the message, a ping, our Close',
-    expectation: 'close 1008; each ping after it gets its pong, the finished message no echo (RFC 6455 §5.5.1, §5.5.2); after our Close, TCP close',
+    id: 'C.5.1',
+    description: `A text message left unfinished until the server closes first (waiting up to ${SERVER_FIRST_WAIT_MS} ms); then a ping, the rest of the message, a ping, our Close`,
+    expectation: 'the server closes first; each ping after its Close gets its pong and the finished message no echo (RFC 6455 §5.5.1, §5.5.2); after our Close, TCP close. A server that does not close first: UNIMPLEMENTED',
     slow: true,
     async run(t) {
-      const server = await startCli('echo', ['--message-timeout', '300', '--log-level', 'error']);
-      const own = new Context(targetFromUrl(server.url));
-      try {
-        const c = await own.open();
-        await c.send(frame({ opcode: OP.TEXT, payload: 'never finished ', fin: false }));
-        const e = await c.next(5_000);
-        if (e.type !== 'close' || e.code !== 1008) throw new Mismatch(`expected close 1008 after the message deadline, got ${describeEvent(e)}`);
-        t.note(`${describeEvent(e)} (own server: strictws echo --message-timeout 300)`);
-        await c.send(frame({ opcode: OP.PING, payload: 'still there?' }));
-        await expectPong(t, c, u('still there?'));
-        await c.send(frames({ opcode: OP.CONT, payload: 'in time' }, { opcode: OP.PING, payload: 'and now?' }));
-        await expectPong(t, c, u('and now?'));
-        await c.send(frame({ opcode: OP.CLOSE, payload: closeBody(1008) }));
-        await expectTcpClose(t, c);
-      } finally {
-        own.cleanup();
-        await server.stop();
-      }
+      const c = await t.open();
+      await c.send(frame({ opcode: OP.TEXT, payload: 'never finished ', fin: false }));
+      const e = await c.next(SERVER_FIRST_WAIT_MS);
+      if (e.type === 'timeout') throw new Unimplemented(`the server did not close within ${SERVER_FIRST_WAIT_MS} ms of an unfinished message: nothing to check`);
+      if (e.type !== 'close') throw new Mismatch(`expected the server's close, got ${describeEvent(e)}`);
+      t.note(describeEvent(e));
+      await c.send(frame({ opcode: OP.PING, payload: 'still there?' }));
+      await expectPong(t, c, u('still there?'));
+      await c.send(frames({ opcode: OP.CONT, payload: 'in time' }, { opcode: OP.PING, payload: 'and now?' }));
+      await expectPong(t, c, u('and now?'));
+      await c.send(frame({ opcode: OP.CLOSE, payload: closeBody(e.code ?? 1000) }));
+      await expectTcpClose(t, c);
     },
   },
 ];
 
 export const close: Family = {
-  id: '7',
+  id: 'C',
   title: 'Close',
   summary: 'RFC 6455 §5.5.1, §5.5.2, §7: closes with and without a body, reasons of 0 and 123 bytes, over-long and invalid UTF-8 reasons, nothing processed after a close, abrupt TCP closes and resets, every status code 0-65535 on its own connection, valid ones echoed and the rest failed with 1002, and pings answered after the server closes first.',
-  cases: [...basic, ...afterClose, ...abrupt, ...RANGES.map((r, i) => rangeCase(`7.4.${i + 1}`, r)), ...serverFirst],
+  cases: [...basic, ...afterClose, ...abrupt, ...RANGES.map((r, i) => rangeCase(`C.4.${i + 1}`, r)), ...serverFirst],
 };

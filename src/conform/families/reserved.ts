@@ -38,7 +38,7 @@ const RSV_TARGETS: { sub: number; what: string; spec: (rsv: number) => FrameSpec
 
 const rsvCases: Case[] = RSV_TARGETS.flatMap(({ sub, what, spec }) =>
   RSV_ORDER.map((rsv, i) => ({
-    id: `3.${sub}.${i + 1}`,
+    id: `R.${sub}.${i + 1}`,
     description: `${RSV_NAMES[rsv]} set on ${what}, after a valid message and before a ping`,
     expectation: 'echo of the valid message, then close 1002 (no pong, no echo of the bad frame), then TCP close',
     run: (t) => failsAfterValid(t, spec(rsv)),
@@ -58,10 +58,10 @@ function opcodeCase(id: string, opcode: number, payload: boolean): Case {
 }
 
 const opcodeCases: Case[] = [
-  ...NON_CONTROL.flatMap((op, i) => [opcodeCase(`4.1.${2 * i + 1}`, op, false), opcodeCase(`4.1.${2 * i + 2}`, op, true)]),
-  ...CONTROL.flatMap((op, i) => [opcodeCase(`4.2.${2 * i + 1}`, op, false), opcodeCase(`4.2.${2 * i + 2}`, op, true)]),
+  ...NON_CONTROL.flatMap((op, i) => [opcodeCase(`O.1.${2 * i + 1}`, op, false), opcodeCase(`O.1.${2 * i + 2}`, op, true)]),
+  ...CONTROL.flatMap((op, i) => [opcodeCase(`O.2.${2 * i + 1}`, op, false), opcodeCase(`O.2.${2 * i + 2}`, op, true)]),
   ...[3, 0xb].map((op, i): Case => ({
-    id: `4.3.${i + 1}`,
+    id: `O.3.${i + 1}`,
     description: `${opcodeName(op)} between the fragments of a text message`,
     expectation: 'close 1002 and no echo of the unfinished message, then TCP close',
     async run(t) {
@@ -71,7 +71,7 @@ const opcodeCases: Case[] = [
     },
   })),
   {
-    id: '4.3.3',
+    id: 'O.3.3',
     description: 'A reserved opcode (0x5) sent in its own write after a message was echoed',
     expectation: 'close 1002 then TCP close: the failure does not depend on sharing a read with other frames',
     async run(t) {
@@ -86,14 +86,14 @@ const opcodeCases: Case[] = [
 ];
 
 export const reservedBits: Family = {
-  id: '3',
+  id: 'R',
   title: 'Reserved bits',
   summary: 'RFC 6455 §5.2: every combination of RSV1-3 on text, binary, ping, pong, close and continuation frames fails the connection with 1002 after earlier messages were echoed.',
   cases: rsvCases,
 };
 
 export const opcodes: Family = {
-  id: '4',
+  id: 'O',
   title: 'Opcodes',
   summary: 'RFC 6455 §5.2: every reserved opcode, non-control 0x3-0x7 and control 0xB-0xF, with and without payload and inside fragmented messages, fails the connection with 1002.',
   cases: opcodeCases,

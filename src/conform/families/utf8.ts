@@ -100,7 +100,7 @@ const cases: Case[] = [];
 
 VALID.forEach((s, i) => {
   cases.push({
-    id: `6.1.${i + 1}`,
+    id: `U.1.${i + 1}`,
     description: `Valid: ${s.name} [${hexOf(s.bytes)}], one text frame`,
     expectation: `echo of the ${s.bytes.length}-byte text message`,
     async run(t) {
@@ -113,7 +113,7 @@ VALID.forEach((s, i) => {
 
 VALID.forEach((s, i) => {
   cases.push({
-    id: `6.2.${i + 1}`,
+    id: `U.2.${i + 1}`,
     description: `Valid: ${s.name}, fragmented at every byte (splitting characters across frames)`,
     expectation: `echo of the ${s.bytes.length}-byte text message: validity is judged on the whole message, not per frame`,
     async run(t) {
@@ -126,7 +126,7 @@ VALID.forEach((s, i) => {
 
 INVALID.forEach((s, i) => {
   cases.push({
-    id: `6.3.${i + 1}`,
+    id: `U.3.${i + 1}`,
     description: `Invalid: ${s.name} [${hexOf(s.bytes)}], one text frame`,
     expectation: 'close 1007 and no echo, then TCP close (RFC 6455 §8.1)',
     async run(t) {
@@ -139,7 +139,7 @@ INVALID.forEach((s, i) => {
 
 INVALID.forEach((s, i) => {
   cases.push({
-    id: `6.4.${i + 1}`,
+    id: `U.4.${i + 1}`,
     description: `Invalid: ${s.name}, fragmented at every byte`,
     expectation: 'close 1007 and no echo, then TCP close',
     async run(t) {
@@ -155,9 +155,9 @@ const FAIL_FAST = INVALID.map((s, i) => ({ ...s, n: i + 1, bad: utf8Check(s.byte
 
 FAIL_FAST.forEach((s, i) => {
   cases.push({
-    id: `6.5.${i + 1}`,
+    id: `U.5.${i + 1}`,
     description: `Fail-fast: ${s.name}; the frame header announces ${s.bytes.length + 100} bytes but only the ${s.bad + 1} up to and including the first invalid byte are sent`,
-    expectation: 'close 1007 then TCP close, without the rest of the frame ever being sent (RFC 6455 §8.1 via the sample 6.3.' + s.n + ')',
+    expectation: 'close 1007 then TCP close, without the rest of the frame ever being sent (RFC 6455 §8.1 via the sample U.3.' + s.n + ')',
     async run(t) {
       const c = await t.open();
       const full = Buffer.concat([s.bytes, Buffer.alloc(100, 0x61)]);
@@ -171,7 +171,7 @@ FAIL_FAST.forEach((s, i) => {
 
 FAIL_FAST.forEach((s, i) => {
   cases.push({
-    id: `6.6.${i + 1}`,
+    id: `U.6.${i + 1}`,
     description: `Fail-fast across fragments: ${s.name}; frames up to the one holding the first invalid byte, FIN never sent`,
     expectation: 'close 1007 then TCP close, though the message is unfinished',
     async run(t) {
@@ -188,7 +188,7 @@ FAIL_FAST.forEach((s, i) => {
 const MULTI = VALID.filter((s) => s.bytes.some((b) => b >= 0x80));
 MULTI.forEach((s, i) => {
   cases.push({
-    id: `6.7.${i + 1}`,
+    id: `U.7.${i + 1}`,
     description: `Valid: ${s.name}, one frame written one byte per write (characters split across TCP reads)`,
     expectation: `echo of the ${s.bytes.length}-byte text message`,
     async run(t) {
@@ -200,7 +200,7 @@ MULTI.forEach((s, i) => {
 });
 
 export const utf8: Family = {
-  id: '6',
+  id: 'U',
   title: 'UTF-8',
   summary: 'RFC 6455 §8.1 with RFC 3629: valid text (boundaries of every encoding length, noncharacters, BOM) is echoed whole, fragmented at every byte and split across reads; invalid text (overlongs, surrogates, > U+10FFFF, stray and missing continuation bytes, truncation) fails with 1007, and fails fast, right after the first invalid byte, inside a frame or a fragmented message.',
   cases,

@@ -125,6 +125,7 @@ export class Conn {
   readonly log: WireLog;
   /** Set once the server's FIN arrived. */
   eof = false;
+  private errored = false;
   closed = false;
   private readonly started = performance.now();
   private loggedOut = 0;
@@ -147,28 +148,41 @@ export class Conn {
   serverPings = 0;
   /** The request was a HEAD: the response has no content, whatever its Content-Length (RFC 9110 §9.3.2). */
   headRequest = false;
+  /** The code of the server's first close frame: null for a close without a code, undefined before any. */
+  remoteCloseCode: number | null | undefined;
+
+  /** The other end: 'server' for the conformance client, 'client' when we are the fuzzing server (`accept`). */
+  private readonly peerName: 'server' | 'client';
 
   private constructor(
     readonly socket: Socket,
     label: string,
+    /** Which end of the connection we are. */
+    readonly seat: 'client' | 'server' = 'client',
   ) {
+    this.peerName = seat === 'client' ? 'server' : 'client';
     this.log = { label, sent: 0, received: 0, entries: [] };
-    this.parser = new FrameParser((f) => this.onFrame(f));
+    this.parser = new FrameParser((f) => this.onFrame(f), seat === 'server');
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => {
       this.eof = true;
-      this.entry('*', 'server closed its side (TCP FIN)');
+      this.entry('*', `${this.peerName} closed its side (TCP FIN)`);
       this.finishHttp({ type: 'eof', detail: 'the server closed the connection' });
       this.push({ type: 'eof' });
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.errored = true;
       this.entry('*', `socket error ${error.code ?? error.message}`);
       this.finishHttp({ type: 'reset', detail: error.code ?? error.message });
       this.push({ type: 'reset', error: error.code ?? error.message });
     });
     socket.on('close', () => {
       this.closed = true;
+      // Release zlib once the messages still inflating are delivered.
+      this.ordered = this.ordered.then(() => this.deflate?.close());
+      // Destroyed without an end (by us, or a reset already reported): wake whoever still waits.
+      if (!this.eof && !this.errored) this.push({ type: 'reset', error: 'connection closed' });
     });
   }
 
@@ -182,6 +196,20 @@ export class Conn {
         resolve(new Conn(socket, label));
       });
     });
+  }
+
+  /**
+   * The server seat: a socket whose opening handshake we (the server) already
+   * answered with 101, and the bytes that came after the client's request.
+   * Frames must be masked and are unmasked; ours go out unmasked. With
+   * `deflate` (our side's view, see server-peer.ts), permessage-deflate is on.
+   */
+  static accept(socket: Socket, label: string, head: Buffer, deflate?: Agreement): Conn {
+    const conn = new Conn(socket, label, 'server');
+    conn.phase = 'ws';
+    if (deflate) conn.enableDeflate(deflate);
+    if (head.length) conn.onData(head);
+    return conn;
   }
 
   /** The server agreed to permessage-deflate: expect RSV1 on compressed messages, and inflate them. */
@@ -199,7 +227,9 @@ export class Conn {
     this.log.entries.push({ t: this.now(), dir, note });
   }
 
-  private logBytes(dir: '>' | '<', bytes: Buffer): void {
+  private logBytes(ours: '>' | '<', bytes: Buffer): void {
+    // '>' is always client to server: in the server seat, what we send is '<'.
+    const dir = this.seat === 'client' ? ours : ours === '>' ? '<' : '>';
     if (dir === '>') this.log.sent += bytes.length;
     else this.log.received += bytes.length;
     const shown = dir === '>' ? this.loggedOut : this.loggedIn;
@@ -262,7 +292,7 @@ export class Conn {
   /** Half-close our side (TCP FIN). */
   end(): void {
     if (!this.socket.destroyed) {
-      this.entry('*', 'client closed its side (TCP FIN)');
+      this.entry('*', `${this.seat} closed its side (TCP FIN)`);
       this.socket.end();
     }
   }
@@ -271,7 +301,7 @@ export class Conn {
   destroy(reset = false): void {
     if (this.socket.destroyed) return;
     if (reset) {
-      this.entry('*', 'client reset the connection (TCP RST)');
+      this.entry('*', `${this.seat} reset the connection (TCP RST)`);
       this.socket.resetAndDestroy();
     } else {
       this.socket.destroy();
@@ -379,8 +409,8 @@ export class Conn {
         // A server may ping at any time (strictws's heartbeat does, every 30 s): answer
         // as RFC 6455 §5.5.2 requires and keep it out of the events cases look at.
         this.serverPings++;
-        this.entry('*', `server ping (${f.payload.length} bytes), answered with a pong`);
-        void this.send(frame({ opcode: OP.PONG, payload: f.payload }));
+        this.entry('*', `${this.peerName} ping (${f.payload.length} bytes), answered with a pong`);
+        void this.send(frame({ opcode: OP.PONG, payload: f.payload, mask: this.seat === 'server' ? false : undefined }));
         return;
       case OP.PONG:
         this.push({ type: 'pong', data: f.payload });
@@ -388,9 +418,10 @@ export class Conn {
       case OP.CLOSE: {
         const p = f.payload;
         if (p.length === 1) {
-          this.violate('server close frame has a 1-byte body (RFC 6455 §5.5.1)');
+          this.violate(`${this.peerName} close frame has a 1-byte body (RFC 6455 §5.5.1)`);
           return;
         }
+        if (this.remoteCloseCode === undefined) this.remoteCloseCode = p.length >= 2 ? p.readUInt16BE(0) : null;
         this.push({
           type: 'close',
           code: p.length >= 2 ? p.readUInt16BE(0) : undefined,
@@ -401,11 +432,11 @@ export class Conn {
       }
       case OP.CONT:
         if (!this.message) {
-          this.violate('server sent a continuation frame with no message to continue (RFC 6455 §5.4)');
+          this.violate(`${this.peerName} sent a continuation frame with no message to continue (RFC 6455 §5.4)`);
           return;
         }
         if (f.rsv !== 0) {
-          this.violate('server set RSV1 on a continuation frame: only the first frame of a message may (RFC 7692 §6)');
+          this.violate(`${this.peerName} set RSV1 on a continuation frame: only the first frame of a message may (RFC 7692 §6)`);
           return;
         }
         this.message.parts.push(f.payload);
@@ -413,7 +444,7 @@ export class Conn {
         break;
       default:
         if (this.message) {
-          this.violate('server started a new message inside a fragmented one (RFC 6455 §5.4)');
+          this.violate(`${this.peerName} started a new message inside a fragmented one (RFC 6455 §5.4)`);
           return;
         }
         this.message = { opcode: f.opcode, parts: [f.payload], frames: 1, compressed: f.rsv === 4 };
@@ -422,16 +453,23 @@ export class Conn {
       const { opcode, parts, frames, compressed } = this.message;
       this.message = undefined;
       const payload = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-      let data = payload;
-      if (compressed) {
-        try {
-          data = this.deflate!.inflate(payload);
-        } catch (error) {
-          this.violate(`server's compressed message does not inflate: ${(error as Error).message} (RFC 7692 §7.2.2)`);
-          return;
-        }
+      const type = opcode === OP.TEXT ? 'text' : 'binary';
+      if (!compressed) {
+        this.push({ type, data: payload, frames, compressed: false, wire: payload.length });
+        return;
       }
-      this.push({ type: opcode === OP.TEXT ? 'text' : 'binary', data, frames, compressed, wire: payload.length });
+      // Inflating is asynchronous; whatever arrives meanwhile is delivered after it, in order.
+      this.inflating++;
+      this.ordered = this.ordered
+        .then(() => this.deflate!.inflate(payload))
+        .then(
+          (data) => this.deliver({ type, data, frames, compressed, wire: payload.length }),
+          (error: Error) => {
+            this.violated = true;
+            this.deliver({ type: 'violation', reason: `${this.peerName}'s compressed message does not inflate: ${error.message} (RFC 7692 §7.2.2)` });
+          },
+        )
+        .finally(() => this.inflating--);
     }
   }
 
@@ -440,7 +478,16 @@ export class Conn {
     this.push({ type: 'violation', reason });
   }
 
+  /** Messages being inflated, and the chain that keeps events in order behind them. */
+  private inflating = 0;
+  private ordered: Promise<void> = Promise.resolve();
+
   private push(event: WsEvent): void {
+    if (this.inflating > 0) this.ordered = this.ordered.then(() => this.deliver(event));
+    else this.deliver(event);
+  }
+
+  private deliver(event: WsEvent): void {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -459,6 +506,8 @@ export class Conn {
         this.waiter = undefined;
         resolve({ type: 'timeout', ms: timeoutMs });
       }, timeoutMs);
+      // An open socket keeps the process alive; a wait alone must not.
+      timer.unref();
       this.waiter = (e) => {
         clearTimeout(timer);
         resolve(e);

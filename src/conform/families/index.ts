@@ -4,6 +4,7 @@
  * (12 and 13, RFC 7692 permessage-deflate) runs against strictws echo --deflate.
  */
 import type { Family } from '../case.js';
+import { AUTOBAHN } from '../autobahn/index.js';
 import { close } from './close.js';
 import { compressionData, compressionNegotiation } from './compression.js';
 import { fragmentation } from './fragmentation.js';
@@ -15,6 +16,7 @@ import { opcodes, reservedBits } from './reserved.js';
 import { utf8 } from './utf8.js';
 
 export const FAMILIES: Family[] = [
+  ...AUTOBAHN,
   handshake,
   framing,
   pingpong,

@@ -131,8 +131,16 @@ export class FrameParser {
   allowRsv1 = false;
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Who sends the frames parsed ('server', or 'client' when we are the server): names them in violations. */
+  private readonly who: string;
 
-  constructor(private readonly onFrame: (frame: ServerFrame) => void) {}
+  /** With `fromClient`, the frames are a client's: each MUST be masked (RFC 6455 §5.1) and is unmasked here. */
+  constructor(
+    private readonly onFrame: (frame: ServerFrame) => void,
+    private readonly fromClient = false,
+  ) {
+    this.who = fromClient ? 'client' : 'server';
+  }
 
   push(chunk: Buffer): void {
     if (this.violation !== undefined) return;
@@ -189,29 +197,32 @@ export class FrameParser {
     const len7 = h[1] & 0x7f;
     const control = opcode >= 0x8;
     if (rsv !== 0 && !(this.allowRsv1 && rsv === 4)) {
-      return this.fail(`server frame has RSV bits 0b${rsv.toString(2).padStart(3, '0')} set with no extension that defines them (RFC 6455 §5.2)`);
+      return this.fail(`${this.who} frame has RSV bits 0b${rsv.toString(2).padStart(3, '0')} set with no extension that defines them (RFC 6455 §5.2)`);
     }
-    if (rsv === 4 && control) return this.fail(`server ${opcodeName(opcode)} frame has RSV1 set: control frames are never compressed (RFC 7692 §6)`);
-    if (OPCODE_NAMES[opcode] === undefined) return this.fail(`server frame uses reserved opcode 0x${opcode.toString(16)} (RFC 6455 §5.2)`);
-    if (masked) return this.fail('server frame is masked (RFC 6455 §5.1: a server MUST NOT mask)');
-    if (control && !fin) return this.fail(`server ${opcodeName(opcode)} frame is fragmented (RFC 6455 §5.5)`);
-    if (control && len7 > 125) return this.fail(`server ${opcodeName(opcode)} frame announces more than 125 bytes (RFC 6455 §5.5)`);
-    const extra = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+    if (rsv === 4 && control) return this.fail(`${this.who} ${opcodeName(opcode)} frame has RSV1 set: control frames are never compressed (RFC 7692 §6)`);
+    if (OPCODE_NAMES[opcode] === undefined) return this.fail(`${this.who} frame uses reserved opcode 0x${opcode.toString(16)} (RFC 6455 §5.2)`);
+    if (masked && !this.fromClient) return this.fail('server frame is masked (RFC 6455 §5.1: a server MUST NOT mask)');
+    if (!masked && this.fromClient) return this.fail('client frame is not masked (RFC 6455 §5.1: a client MUST mask)');
+    if (control && !fin) return this.fail(`${this.who} ${opcodeName(opcode)} frame is fragmented (RFC 6455 §5.5)`);
+    if (control && len7 > 125) return this.fail(`${this.who} ${opcodeName(opcode)} frame announces more than 125 bytes (RFC 6455 §5.5)`);
+    const extra = (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
     if (this.buffered < 2 + extra) return false;
     let length = len7;
-    if (extra === 2) {
+    if (len7 === 126) {
       length = this.peek(4).readUInt16BE(2);
-      if (length < 126) return this.fail(`server frame length ${length} in 16 bits is not minimal (RFC 6455 §5.2)`);
-    } else if (extra === 8) {
+      if (length < 126) return this.fail(`${this.who} frame length ${length} in 16 bits is not minimal (RFC 6455 §5.2)`);
+    } else if (len7 === 127) {
       const big = this.peek(10).readBigUInt64BE(2);
-      if (big >> 63n) return this.fail('server frame 64-bit length has its most significant bit set (RFC 6455 §5.2)');
-      if (big < 0x10000n) return this.fail(`server frame length ${big} in 64 bits is not minimal (RFC 6455 §5.2)`);
-      if (big > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail(`server frame length ${big} is absurd`);
+      if (big >> 63n) return this.fail(`${this.who} frame 64-bit length has its most significant bit set (RFC 6455 §5.2)`);
+      if (big < 0x10000n) return this.fail(`${this.who} frame length ${big} in 64 bits is not minimal (RFC 6455 §5.2)`);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail(`${this.who} frame length ${big} is absurd`);
       length = Number(big);
     }
     if (this.buffered < 2 + extra + length) return false;
-    this.take(2 + extra);
-    const payload = length === 0 ? Buffer.alloc(0) : this.take(length);
+    const header = this.take(2 + extra);
+    const key = masked ? Buffer.from(header.subarray(-4)) : undefined;
+    let payload = length === 0 ? Buffer.alloc(0) : this.take(length);
+    if (key && length > 0) xorMask((payload = Buffer.from(payload)), key);
     this.onFrame({ fin, rsv, opcode, payload });
     return true;
   }

@@ -72,7 +72,7 @@ function fragmentCase(id: string, type: 'text' | 'binary', size: number, fragmen
 
 const tooBig: Case[] = [
   {
-    id: '9.3.1',
+    id: 'L.3.1',
     description: 'A text frame announcing 16 MiB + 1 byte; only its header is sent',
     expectation: 'close 1009 at once, decided from the header (RFC 6455 §10.4, §7.4.1)',
     async run(t) {
@@ -82,7 +82,7 @@ const tooBig: Case[] = [
     },
   },
   {
-    id: '9.3.2',
+    id: 'L.3.2',
     description: 'A binary frame announcing 16 MiB + 1 byte; only its header is sent',
     expectation: 'close 1009 at once',
     async run(t) {
@@ -92,7 +92,7 @@ const tooBig: Case[] = [
     },
   },
   {
-    id: '9.3.3',
+    id: 'L.3.3',
     description: 'A fragmented binary message: 8 MiB sent, then a continuation header announcing 8 MiB + 1 byte',
     expectation: 'close 1009 before the second fragment\'s payload: the cap is on the message, not the frame',
     heavy: true,
@@ -104,7 +104,7 @@ const tooBig: Case[] = [
     },
   },
   {
-    id: '9.3.4',
+    id: 'L.3.4',
     description: 'A binary frame announcing 2^62 bytes (a legal 64-bit length)',
     expectation: 'close 1009 (too big, not a protocol error), and the server survives',
     async run(t) {
@@ -144,11 +144,11 @@ function inFlightCase(id: string, description: string, make: (i: number) => { op
 }
 
 const inFlight: Case[] = [
-  inFlightCase('9.6.1', '1,000 text messages of 100 bytes in one write', (i) => ({ opcode: OP.TEXT, payload: Buffer.from(`${String(i).padStart(4, '0')} ${asciiText(95).toString()}`) }), false),
-  inFlightCase('9.6.2', '1,000 binary messages of 16 KiB (16 MB), each in its own write, without waiting for answers', (i) => ({ opcode: OP.BINARY, payload: pseudoRandomBytes(16 * KiB, i + 1) }), true),
-  inFlightCase('9.6.3', '1,000 pings with distinct payloads in one write', (i) => ({ opcode: OP.PING, payload: Buffer.from(`ping ${i}`) }), false),
+  inFlightCase('L.6.1', '1,000 text messages of 100 bytes in one write', (i) => ({ opcode: OP.TEXT, payload: Buffer.from(`${String(i).padStart(4, '0')} ${asciiText(95).toString()}`) }), false),
+  inFlightCase('L.6.2', '1,000 binary messages of 16 KiB (16 MB), each in its own write, without waiting for answers', (i) => ({ opcode: OP.BINARY, payload: pseudoRandomBytes(16 * KiB, i + 1) }), true),
+  inFlightCase('L.6.3', '1,000 pings with distinct payloads in one write', (i) => ({ opcode: OP.PING, payload: Buffer.from(`ping ${i}`) }), false),
   inFlightCase(
-    '9.6.4',
+    'L.6.4',
     '1,000 text, binary and ping frames of 0 to 2,000 bytes, mixed, in one write',
     (i) => {
       const size = (i * 7919) % 2001;
@@ -160,21 +160,21 @@ const inFlight: Case[] = [
 ];
 
 export const limits: Family = {
-  id: '9',
+  id: 'L',
   title: 'Limits',
   summary: 'RFC 6455 §10.4: messages from 64 KiB up to the 16 MiB cap round-trip in one write, in 1-byte and 64 KiB writes and in up to 65,536 fragments; anything over the cap closes with 1009 from the header alone; 1,000 messages in flight come back in order.',
   cases: [
-    ...SIZES.map((n, i) => sizeCase(`9.1.${i + 1}`, 'text', n)),
-    ...SIZES.map((n, i) => sizeCase(`9.2.${i + 1}`, 'binary', n)),
+    ...SIZES.map((n, i) => sizeCase(`L.1.${i + 1}`, 'text', n)),
+    ...SIZES.map((n, i) => sizeCase(`L.2.${i + 1}`, 'binary', n)),
     ...tooBig,
-    chopCase('9.4.1', 'text', 4 * KiB, 1),
-    chopCase('9.4.2', 'binary', 16 * KiB, 1),
-    chopCase('9.4.3', 'text', MiB, 64 * KiB),
-    chopCase('9.4.4', 'binary', 16 * MiB, 64 * KiB),
-    fragmentCase('9.5.1', 'text', MiB, 64 * KiB),
-    fragmentCase('9.5.2', 'binary', MiB, KiB),
-    fragmentCase('9.5.3', 'binary', 4 * MiB, 64),
-    fragmentCase('9.5.4', 'text', 256 * KiB, 4),
+    chopCase('L.4.1', 'text', 4 * KiB, 1),
+    chopCase('L.4.2', 'binary', 16 * KiB, 1),
+    chopCase('L.4.3', 'text', MiB, 64 * KiB),
+    chopCase('L.4.4', 'binary', 16 * MiB, 64 * KiB),
+    fragmentCase('L.5.1', 'text', MiB, 64 * KiB),
+    fragmentCase('L.5.2', 'binary', MiB, KiB),
+    fragmentCase('L.5.3', 'binary', 4 * MiB, 64),
+    fragmentCase('L.5.4', 'text', 256 * KiB, 4),
     ...inFlight,
   ],
 };
