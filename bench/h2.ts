@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { parseArgs } from 'node:util';
+import { clientUpgrade } from './lib/upgrade.js';
 
 const { values } = parseArgs({
   options: {
@@ -82,19 +83,9 @@ async function h1WebSocket(port: number): Promise<Duplex> {
   const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
   socket.setNoDelay(true);
   await once(socket, 'secureConnect');
-  socket.write(
-    `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  );
-  let head = Buffer.alloc(0);
-  for (;;) {
-    const [chunk] = (await once(socket, 'data')) as [Buffer];
-    head = Buffer.concat([head, chunk]);
-    const end = head.indexOf('\r\n\r\n');
-    if (end === -1) continue;
-    if (!head.subarray(0, 12).toString().startsWith('HTTP/1.1 101')) throw new Error('no 101');
-    if (end + 4 !== head.length) throw new Error('frames with the 101: not expected in this bench');
-    return socket;
-  }
+  const { rest } = await clientUpgrade(socket);
+  if (rest.length > 0) throw new Error('frames with the 101: not expected in this bench');
+  return socket;
 }
 
 /** An RFC 8441 WebSocket: one extended CONNECT stream on `session`. */
