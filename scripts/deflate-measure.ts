@@ -24,6 +24,7 @@ import { type Socket, connect } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { constants, createDeflateRaw, createInflateRaw, deflateRawSync } from 'node:zlib';
+import { clientUpgrade } from '../bench/lib/upgrade.js';
 import { readFrameHead } from '../spec/support/frames.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -164,26 +165,13 @@ class LoadClient {
   static async connect(port: number, offer: string): Promise<LoadClient> {
     const socket = connect({ port, host: '127.0.0.1', noDelay: true });
     await once(socket, 'connect');
-    socket.write(
-      `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
-        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: ${offer}\r\n\r\n`,
-    );
-    let head = Buffer.alloc(0);
-    for (;;) {
-      const [chunk] = (await once(socket, 'data')) as [Buffer];
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) continue;
-      const text = head.subarray(0, end).toString('latin1');
-      if (!text.startsWith('HTTP/1.1 101') || !/sec-websocket-extensions: permessage-deflate/i.test(text)) {
-        throw new Error(`no permessage-deflate: ${text}`);
-      }
-      const client = new LoadClient(socket);
-      socket.on('data', (c: Buffer) => client.onData(c));
-      socket.on('error', () => {});
-      if (head.length > end + 4) client.onData(head.subarray(end + 4));
-      return client;
-    }
+    const { head, rest } = await clientUpgrade(socket, `Sec-WebSocket-Extensions: ${offer}\r\n`);
+    if (!/sec-websocket-extensions: permessage-deflate/i.test(head)) throw new Error(`no permessage-deflate: ${head}`);
+    const client = new LoadClient(socket);
+    socket.on('data', (c: Buffer) => client.onData(c));
+    socket.on('error', () => {});
+    if (rest.length > 0) client.onData(rest);
+    return client;
   }
 
   private onData(chunk: Buffer): void {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import { type AddressInfo, type Socket, connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type ServerOptions, type WebSocket, WebSocketServer } from '../../src/server/index.js';
 
 import { OP, type ParsedFrame, frame, takeFrames } from '../support/frames.js';
@@ -96,7 +97,7 @@ export function upgradeRequest(path = '/', headers: Record<string, string> = {})
  * A WebSocket client on a bare socket. It parses the server's frames into
  * `frames` and does nothing else: no pongs, no close replies, unless told.
  */
-export class RawClient {
+export class RawClient<T extends Duplex = Socket> {
   readonly frames: ServerFrame[] = [];
   /** The handshake response head. */
   response = '';
@@ -108,7 +109,7 @@ export class RawClient {
   private buffer: Buffer = Buffer.alloc(0);
   private readonly waiters: Array<() => void> = [];
 
-  private constructor(readonly socket: Socket) {
+  private constructor(readonly socket: T) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -135,6 +136,13 @@ export class RawClient {
       socket.destroy();
       throw new Error(`handshake refused: ${client.response.split('\r\n')[0] || 'connection closed'}`);
     }
+    return client;
+  }
+
+  /** A client on a transport whose handshake is already done (an HTTP/2 stream, RFC 8441). */
+  static over<D extends Duplex>(transport: D, response: string): RawClient<D> {
+    const client = new RawClient(transport);
+    client.response = response;
     return client;
   }
 

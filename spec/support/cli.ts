@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 export const BIN = fileURLToPath(new URL('../../bin/strictws.js', import.meta.url));
 
 export interface RunningServer {
-  /** e.g. ws://127.0.0.1:40123/ */
+  /** e.g. ws://127.0.0.1:40123/ (wss:// with --tls-cert) */
   url: string;
   port: number;
   process: ChildProcess;
@@ -31,7 +31,7 @@ export async function startCli(command: string, args: string[] = [], timeoutMs =
     const timer = setTimeout(() => reject(new Error(`strictws ${command} did not start: ${stderr}`)), timeoutMs);
     child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       stdout += s;
-      const match = /listening on (ws:\/\/\S+)/.exec(stdout);
+      const match = /listening on (wss?:\/\/\S+)/.exec(stdout);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]);

@@ -1,5 +1,5 @@
 /**
- * Real peers (Chromium, Python's websockets, redis-server) for interop tests.
+ * Real peers (Chromium, Python's websockets, redis-server, openssl) for interop tests.
  * Locally a missing peer skips its tests with a visible reason; with
  * STRICTWS_REQUIRE_PEERS=1 (set by .ci/run) a missing peer is a failure.
  */
@@ -36,6 +36,9 @@ export const peers = {
   }),
   redis: probe('redis-server', () => {
     execFileSync('redis-server', ['--version'], { stdio: 'pipe' });
+  }),
+  openssl: probe('openssl', () => {
+    execFileSync('openssl', ['version'], { stdio: 'pipe' });
   }),
 };
 

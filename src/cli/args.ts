@@ -1,4 +1,6 @@
 /** Flag parsing shared by the commands: node:util parseArgs, with clear errors. */
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { DeflateOptions } from '../protocol/index.js';
 import { LEVELS, type Level } from './log.js';
 
@@ -23,6 +25,9 @@ export const commonFlags = {
   'deflate-window-bits': { type: 'string' },
   'deflate-mem-level': { type: 'string' },
   'deflate-no-context-takeover': { type: 'boolean', default: false },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  http2: { type: 'boolean', default: false },
   'log-level': { type: 'string', short: 'l', default: 'info' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -85,7 +90,7 @@ export function maxConnections(value: string | undefined): number | undefined {
 
 /** Where and how every command listens, from the common flags. */
 export function listenOptions(
-  flags: DeflateFlags & { port: string; host: string; path?: string; 'max-connections'?: string; 'message-timeout'?: string },
+  flags: DeflateFlags & TransportFlags & { port: string; host: string; path?: string; 'max-connections'?: string; 'message-timeout'?: string },
 ) {
   return {
     port: port(flags.port),
@@ -94,6 +99,7 @@ export function listenOptions(
     perMessageDeflate: deflate(flags),
     maxConnections: maxConnections(flags['max-connections']),
     messageTimeout: milliseconds('message-timeout', flags['message-timeout']),
+    ...transport(flags),
   };
 }
 
@@ -130,4 +136,40 @@ export function deflate(flags: DeflateFlags): DeflateOptions | false {
     options.clientNoContextTakeover = true;
   }
   return options;
+}
+
+export interface TransportFlags {
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  http2?: boolean;
+}
+
+function readPem(flag: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--${flag}: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The server's `tls` and `http2` options from --tls-cert, --tls-key and
+ * --http2. With TLS, HTTP/2 is offered next to HTTP/1.1 (ALPN); without,
+ * --http2 serves h2c with prior knowledge next to HTTP/1.1.
+ */
+export function transport(flags: TransportFlags): { tls?: { cert: string; key: string }; http2: boolean } {
+  const certFile = flags['tls-cert'];
+  const keyFile = flags['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError(`--${certFile === undefined ? 'tls-key needs --tls-cert' : 'tls-cert needs --tls-key'}`);
+  }
+  if (certFile === undefined || keyFile === undefined) return { http2: flags.http2 === true };
+  const tls = { cert: readPem('tls-cert', certFile), key: readPem('tls-key', keyFile) };
+  try {
+    // Fails now, with OpenSSL's reason, on a bad PEM or a key that is not the certificate's.
+    createSecureContext(tls);
+  } catch (error) {
+    throw new UsageError(`--tls-cert ${certFile} / --tls-key ${keyFile}: ${(error as Error).message}`);
+  }
+  return { tls, http2: true };
 }

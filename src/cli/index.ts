@@ -30,6 +30,9 @@ Options:
       --deflate-window-bits <n>     LZ77 window both ways, 9-15 (default 15; smaller: less memory)
       --deflate-mem-level <n>       zlib memLevel for compressing, 1-9 (default 8)
       --deflate-no-context-takeover compress each message on its own, both ways (least memory)
+      --tls-cert <file>   serve wss:// and the page over https:// with this PEM certificate (chain)...
+      --tls-key <file>    ...and this PEM private key; WebSockets over HTTP/2 (RFC 8441) too, by ALPN
+      --http2             without TLS: also take h2c with prior knowledge (RFC 8441 over cleartext HTTP/2)
   -l, --log-level <lvl>   silent, error, warn, info or debug (default info)
   -h, --help              show this help
 

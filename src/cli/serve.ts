@@ -64,8 +64,10 @@ export function serve(
       wss.on('error', (error: Error) => log.error(`server error: ${error.message}`));
       const { address, port } = wss.address() as AddressInfo;
       const host = address.includes(':') ? `[${address}]` : address;
-      process.stdout.write(`strictws ${name} listening on ws://${host}:${port}${options.path ?? '/'}\n`);
-      if (options.handleRequest) log.info(`page at http://${host}:${port}/`);
+      const secure = options.tls !== undefined;
+      process.stdout.write(`strictws ${name} listening on ${secure ? 'wss' : 'ws'}://${host}:${port}${options.path ?? '/'}\n`);
+      if (options.handleRequest) log.info(`page at ${secure ? 'https' : 'http'}://${host}:${port}/`);
+      if (options.http2) log.info(secure ? 'HTTP/2 (RFC 8441) and HTTP/1.1 by ALPN' : 'h2c with prior knowledge and HTTP/1.1');
       resolve(wss);
     });
     const capReached = capReporter(log, wss);
@@ -86,7 +88,7 @@ export function serve(
       (ws as Numbered)[kId] = id;
       ws.on('error', onError); // also keeps an 'error' from throwing
       if (log.enabled('info')) {
-        log.info(`#${id} open from ${ws.remoteAddress}`);
+        log.info(`#${id} open from ${ws.remoteAddress} over ${ws.transport === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}`);
         ws.on('close', onClose);
       }
       onConnection(ws, id);

@@ -97,6 +97,10 @@ export const HandshakeFailures = {
   REQUEST_LINE_TOO_LONG: 414,
   // RFC 6585 §5: our caps on header count and header bytes.
   HEADERS_TOO_LARGE: 431,
+  // RFC 8441 §4 and RFC 9113 §8.3.1: extended CONNECT needs :scheme, :path and :authority.
+  MISSING_PSEUDO_HEADER: 400,
+  // RFC 8441 §4: a CONNECT stream is a WebSocket only with ":protocol: websocket".
+  NOT_WEBSOCKET_CONNECT: 400,
 } as const;
 
 export type HandshakeFailureCode = keyof typeof HandshakeFailures;

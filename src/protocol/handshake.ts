@@ -232,13 +232,26 @@ function hasToken(values: readonly string[] | undefined, token: string): boolean
   return someElement(values, (element) => element.length === token.length && element.toLowerCase() === token);
 }
 
-function single(headers: Map<string, string[]>, name: string): string | undefined {
+/** Header fields given as flat name/value pairs (node's rawHeaders), by lower-cased name, in order. */
+export function headerMap(raw: readonly string[]): Map<string, string[]> {
+  const headers = new Map<string, string[]>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const values = headers.get(name);
+    if (values) values.push(raw[i + 1]);
+    else headers.set(name, [raw[i + 1]]);
+  }
+  return headers;
+}
+
+/** The value of a field that occurs exactly once, else undefined. */
+export function single(headers: Map<string, string[]>, name: string): string | undefined {
   const values = headers.get(name);
   return values?.length === 1 ? values[0] : undefined;
 }
 
 // Base64 of exactly 16 bytes: 21 free characters, one whose low 4 bits are 0, "==".
-const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+export const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
 /**
  * RFC 9112 §6.3: the request's framing must be unambiguous (else 400):
@@ -327,6 +340,19 @@ function checkUpgrade(request: HttpRequest, policy: UpgradePolicy): UpgradeReque
   if (key === undefined || !KEY.test(key)) {
     throw new HandshakeError('INVALID_KEY', 'Sec-WebSocket-Key must be one base64 value of 16 bytes');
   }
+  return { key, host, ...validateWebSocketFields(request, target.path, policy) };
+}
+
+/** What both opening handshakes (RFC 6455 §4.2.1, RFC 8441 §5) check alike, after their own rules. */
+export type WebSocketFields = Omit<UpgradeRequest, 'key' | 'host'>;
+
+/**
+ * The fields RFC 8441 §5 keeps from RFC 6455 §4.2.1: Origin, the resource
+ * name (`path`, the target's path without its query), Sec-WebSocket-Protocol
+ * and Sec-WebSocket-Extensions. Throws HandshakeError.
+ */
+export function validateWebSocketFields(request: HttpRequest, path: string, policy: UpgradePolicy): WebSocketFields {
+  const { headers } = request;
   const origins = headers.get('origin');
   const origin = single(headers, 'origin');
   // RFC 6455 §10.2: a server may refuse connections from origins it does not accept.
@@ -334,7 +360,7 @@ function checkUpgrade(request: HttpRequest, policy: UpgradePolicy): UpgradeReque
   if (policy.origins && origins !== undefined && (origin === undefined || !policy.origins.includes(origin))) {
     throw new HandshakeError('FORBIDDEN_ORIGIN', `origin ${origin} is not allowed`);
   }
-  if (policy.path !== undefined && target.path !== policy.path) {
+  if (policy.path !== undefined && path !== policy.path) {
     throw new HandshakeError('NOT_FOUND', `no WebSocket endpoint at ${request.target}`);
   }
   // RFC 6455 §4.2.1 item 8 and §11.3.4: a list of tokens.
@@ -348,10 +374,8 @@ function checkUpgrade(request: HttpRequest, policy: UpgradePolicy): UpgradeReque
   const extensions = headers.get('sec-websocket-extensions') ?? [];
   const extensionOffers = parseExtensions(extensions);
   return {
-    key,
     target: request.target,
-    path: target.path,
-    host,
+    path,
     origin,
     protocols,
     extensions,
@@ -427,8 +451,12 @@ export function buildErrorResponse(
   headers: Readonly<Record<string, string>> = {},
   headRequest = false,
 ): Buffer {
-  const text = body.endsWith('\n') || body === '' ? body : `${body}\n`;
-  return buildHttpResponse(status, text, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, headRequest);
+  return buildHttpResponse(status, errorText(status, body), { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, headRequest);
+}
+
+/** The text/plain body of an error response: `body` (or the reason phrase) and a newline. */
+export function errorText(status: number, body = STATUS_CODES[status] ?? ''): string {
+  return body.endsWith('\n') || body === '' ? body : `${body}\n`;
 }
 
 /**

@@ -66,6 +66,16 @@ export interface RequestLine {
   httpVersion: string;
 }
 
+/** A non-empty request target of visible characters (obs-text allowed, no controls or spaces). */
+export function isTargetText(target: string): boolean {
+  if (target.length === 0) return false;
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}
+
 /**
  * RFC 9112 §3: `method SP request-target SP HTTP-version`, single spaces,
  * a target of visible characters (obs-text allowed, no controls or spaces).
@@ -79,11 +89,7 @@ export function parseRequestLine(line: string): RequestLine | undefined {
   const method = line.slice(0, first);
   const target = line.slice(first + 1, second);
   const version = line.slice(second + 1);
-  if (!isToken(method) || target.length === 0) return undefined;
-  for (let i = 0; i < target.length; i++) {
-    const c = target.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f) return undefined;
-  }
+  if (!isToken(method) || !isTargetText(target)) return undefined;
   // RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT (case-sensitive).
   if (
     version.length !== 8 ||

@@ -9,3 +9,4 @@ export * from './http.js';
 export * from './handshake.js';
 export * from './extensions.js';
 export * from './deflate.js';
+export * from './h2-handshake.js';

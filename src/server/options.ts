@@ -80,6 +80,8 @@ export const SERVER_OPTIONS: ReadonlySet<string> = new Set([
   'maxRequestLine',
   'maxHeaders',
   'maxHeaderBytes',
+  'tls',
+  'http2',
 ]);
 
 /** `ws`'s WebSocketServer options that we do not take, and what to do instead. */
@@ -118,7 +120,8 @@ export function integerOption(where: string, value: unknown, fallback: number, m
 /** Check that an option, if given, has the expected type. */
 export function typedOption(where: string, value: unknown, type: 'string' | 'boolean' | 'function' | 'object'): void {
   if (value === undefined) return;
-  if (typeof value !== type || value === null) throw new TypeError(`${where} must be a ${type}, got ${value === null ? 'null' : typeof value}`);
+  const article = type === 'object' ? 'an' : 'a';
+  if (typeof value !== type || value === null) throw new TypeError(`${where} must be ${article} ${type}, got ${value === null ? 'null' : typeof value}`);
 }
 
 /**

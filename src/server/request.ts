@@ -1,19 +1,11 @@
 /** Bridges between Node's IncomingMessage and the protocol core's HttpRequest. */
 import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { HttpRequest } from '../protocol/index.js';
+import { type HttpRequest, headerMap } from '../protocol/index.js';
 
 /** The core's view of a request Node has already parsed. */
 export function fromIncomingMessage(req: IncomingMessage): HttpRequest {
-  const headers = new Map<string, string[]>();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    const values = headers.get(name);
-    if (values) values.push(raw[i + 1]);
-    else headers.set(name, [raw[i + 1]]);
-  }
-  return { method: req.method ?? '', target: req.url ?? '', httpVersion: req.httpVersion, headers };
+  return { method: req.method ?? '', target: req.url ?? '', httpVersion: req.httpVersion, headers: headerMap(req.rawHeaders) };
 }
 
 /**
@@ -60,6 +52,11 @@ export class HandshakeRequest {
   /** A request node:http parsed (an attached server's 'upgrade', `handleUpgrade`). */
   static fromNode(request: IncomingMessage, socket: Socket): HandshakeRequest {
     return new HandshakeRequest(fromIncomingMessage(request), socket, request);
+  }
+
+  /** A request parsed elsewhere, its IncomingMessage already built (an HTTP/2 stream's, RFC 8441). */
+  static ofMessage(request: HttpRequest, socket: Socket, message: IncomingMessage): HandshakeRequest {
+    return new HandshakeRequest(request, socket, message);
   }
 
   /** Whether the IncomingMessage exists already (node:http's, or built once asked for). */

@@ -75,7 +75,7 @@ export class Sender {
     this.socket.write(data);
   }
 
-  /** The core's closeTransport: RFC 6455 §7.1.1, the server closes the TCP connection first. */
+  /** The core's closeTransport: RFC 6455 §7.1.1, the server closes the TCP connection first (RFC 8441 §5.1: END_STREAM on a stream). */
   end(): void {
     if (this.queue) this.hold(Kind.End, EMPTY_BUFFER, false, false, true, undefined);
     else if (!this.socket.writableEnded) this.socket.end();

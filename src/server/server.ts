@@ -5,22 +5,32 @@
  *
  * Every handshake, in every mode, is answered within `handshakeTimeout`:
  * with a 101, with the status of its refusal, 500 when a hook fails, or 408.
+ *
+ * The standalone server may also serve TLS (`tls`) and WebSockets over
+ * HTTP/2 (`http2`, RFC 8441): an extended CONNECT stream goes through the
+ * same steps (cap, deadline, `authenticate`, negotiation) and is answered
+ * on its stream, with a 200 instead of a 101 (http2.ts, docs/http2.md).
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import { type AddressInfo, type Server as NetServer, type Socket, createServer } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { inspect } from 'node:util';
 import {
   type DeflateOptions,
   HandshakeError,
+  type HttpRequest,
   PerMessageDeflate,
+  PrefaceSniffer,
   type ResolvedDeflateOptions,
   RequestReader,
   type RequestLimits,
   type UpgradeRequest,
   buildAcceptResponse,
+  buildConnectResponse,
   buildErrorResponse,
   buildHttpResponse,
   negotiateDeflate,
@@ -29,9 +39,20 @@ import {
   resolveDeflateOptions,
   selectProtocol,
   trimOws,
+  validateExtendedConnect,
   validateUpgrade,
 } from '../protocol/index.js';
 import { WebSocketError } from './errors.js';
+import {
+  type H2Answer,
+  Http2Front,
+  type TlsServerOptions,
+  h2Answer,
+  h2ErrorAnswer,
+  h2IncomingMessage,
+  listenTls,
+  sendH2Answer,
+} from './http2.js';
 import {
   DEFAULTS,
   HEARTBEAT_OPTIONS,
@@ -44,7 +65,7 @@ import {
   typedOption,
 } from './options.js';
 import { HandshakeRequest } from './request.js';
-import { type SocketOptions, WebSocket, abortWebSocket, startWebSocket, trackWebSocket } from './websocket.js';
+import { type SocketOptions, type Transport, WebSocket, abortWebSocket, startWebSocket, trackWebSocket } from './websocket.js';
 
 export { DEFAULTS, RETRY_AFTER_SECONDS };
 
@@ -116,6 +137,17 @@ export interface ServerOptions extends RequestLimits {
    * The connection closes after the response.
    */
   handleRequest?: (request: IncomingMessage) => HttpResponse | undefined;
+  /**
+   * Standalone server only: serve TLS (wss://, https://) with these options
+   * of tls.createServer (cert, key, ...). ALPN is ours: "http/1.1", and "h2"
+   * first with `http2`. See docs/http2.md.
+   */
+  tls?: TlsServerOptions;
+  /**
+   * Standalone server only: also accept WebSockets over HTTP/2 (RFC 8441) on
+   * the same port, by ALPN with `tls`, else as h2c with prior knowledge. Default false.
+   */
+  http2?: boolean;
 }
 
 /** The options once checked, with every default filled in. */
@@ -134,6 +166,8 @@ const STANDALONE_ONLY: Readonly<Record<string, string>> = {
   maxRequestLine: "node:http parses the request: use its maxHeaderSize",
   maxHeaders: 'node:http parses the request: use its maxHeadersCount',
   maxHeaderBytes: "node:http parses the request: use its maxHeaderSize",
+  tls: 'attach to an https.Server (https.createServer({ cert, key })) instead',
+  http2: 'node:http cannot carry HTTP/2; WebSockets over HTTP/2 need the standalone server',
 };
 
 /** Fields the handshake itself sets in the 101: a 'headers' listener may not add them. */
@@ -147,15 +181,25 @@ const INTERNAL_ERROR = 500;
 type UpgradeCallback = (ws: WebSocket, request: IncomingMessage) => void;
 type AcceptCallback = (ws: WebSocket, request: HandshakeRequest) => void;
 
-/** A valid upgrade request on its way to a 101. */
+/**
+ * What a handshake is answered on: the socket of an HTTP/1.1 request, or an
+ * HTTP/2 stream (RFC 8441). Each is one key of `pending`.
+ */
+type Endpoint = Socket | ServerHttp2Stream;
+
+/** A valid upgrade request on its way to a 101 (or, over HTTP/2, a 200). */
 interface Handshake {
   request: HandshakeRequest;
-  socket: Socket;
+  socket: Endpoint;
+  transport: Transport;
   /** Bytes read past the request head: the first frames. */
   head: Buffer;
   upgrade: UpgradeRequest;
   callback: AcceptCallback;
 }
+
+/** An answer built and checked before anything is sent: HTTP/1.1 bytes, or HTTP/2 fields and content. */
+type Answer = Buffer | H2Answer;
 
 /** A handshake in progress: its deadline, and what to undo when it ends. */
 interface Pending {
@@ -178,9 +222,13 @@ export class WebSocketServer extends EventEmitter {
   private readonly settings: Settings;
   private readonly deflate: ResolvedDeflateOptions | undefined;
   private readonly netServer: NetServer | undefined;
+  /** The HTTP/2 side (RFC 8441), with the `http2` option. */
+  private readonly h2: Http2Front | undefined;
+  /** HTTP/2 streams: they are answered with header fields, not bytes. */
+  private readonly streams = new WeakSet<Duplex>();
   private readonly attached: HttpServer | HttpsServer | undefined;
-  private readonly pending = new Map<Socket, Pending>();
-  /** Sockets of accepted connections not yet closed. */
+  private readonly pending = new Map<Endpoint, Pending>();
+  /** Sockets (and HTTP/2 streams) of accepted WebSockets not yet closed. */
   private open = 0;
   private readonly heartbeatTimer: NodeJS.Timeout | undefined;
   /** A heartbeat round has pinged and awaits its check. */
@@ -198,7 +246,18 @@ export class WebSocketServer extends EventEmitter {
       attachedTo.set(this.attached, [...servers, this]);
       this.attached.on('upgrade', this.onUpgradeEvent);
     } else if (options.port !== undefined) {
-      this.netServer = createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
+      if (options.http2) {
+        this.h2 = new Http2Front({
+          closeTimeout: this.settings.socket.closeTimeout,
+          closing: () => this.closing !== undefined,
+          stream: (stream, request) => this.acceptStream(stream, request),
+        });
+      }
+      this.netServer = options.tls
+        ? listenTls(options.tls, { http2: options.http2 === true, handshakeTimeout: this.settings.handshakeTimeout }, (socket) =>
+            this.acceptTls(socket),
+          )
+        : createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
       this.netServer.on('listening', () => this.emit('listening'));
       this.netServer.on('error', (error) => this.emit('error', error));
       if (callback) this.once('listening', callback);
@@ -216,7 +275,10 @@ export class WebSocketServer extends EventEmitter {
     return this.netServer?.address() ?? this.attached?.address() ?? null;
   }
 
-  /** Open connections (their sockets not yet closed) plus handshakes in progress: what `maxConnections` caps. */
+  /**
+   * Open connections (their sockets, or HTTP/2 streams, not yet closed) plus
+   * handshakes in progress: what `maxConnections` caps.
+   */
   get connectionCount(): number {
     return this.open + this.pending.size;
   }
@@ -273,6 +335,8 @@ export class WebSocketServer extends EventEmitter {
         ws.close(GOING_AWAY, 'server shutting down');
       }),
     );
+    // Then GOAWAY on every HTTP/2 connection: open streams may finish their closing handshakes.
+    this.h2?.close();
     await Promise.all(closed);
     await listening;
     this.emit('close');
@@ -306,6 +370,34 @@ export class WebSocketServer extends EventEmitter {
     this.emit('connection', ws, wanted ? request.incoming : undefined);
   };
 
+  /** A TLS connection: by ALPN (RFC 7301), an HTTP/2 connection or an HTTP/1.1 one. */
+  private acceptTls(socket: TLSSocket): void {
+    if (this.h2 && socket.alpnProtocol === 'h2') this.h2.take(socket);
+    else this.acceptSocket(socket);
+  }
+
+  /**
+   * A request on an HTTP/2 stream (RFC 8441): a page for `handleRequest`, or
+   * an extended CONNECT that goes through the same steps as an upgrade.
+   */
+  private acceptStream(stream: ServerHttp2Stream, request: HttpRequest): void {
+    guardErrors(stream);
+    this.streams.add(stream);
+    const incoming = HandshakeRequest.ofMessage(request, stream.session!.socket as Socket, h2IncomingMessage(request, stream));
+    if (this.atCapacity(stream, incoming)) return;
+    this.begin(stream, incoming, undefined);
+    if (request.method !== 'CONNECT' && this.answerPlainRequest(incoming, stream)) return;
+    let upgrade: UpgradeRequest;
+    try {
+      upgrade = validateExtendedConnect(request, { path: this.options.path, origins: this.options.origins });
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      this.refuseWith(stream, error, incoming);
+      return;
+    }
+    this.authorize({ request: incoming, socket: stream, transport: 'h2', head: EMPTY, upgrade, callback: this.emitConnection });
+  }
+
   /** A raw TCP connection to the standalone server: read the request with our own reader. */
   private acceptSocket(socket: Socket): void {
     if (this.closing) {
@@ -317,7 +409,21 @@ export class WebSocketServer extends EventEmitter {
     // Past the cap, answer at once: no reader, no timer, no slot for this socket.
     if (this.atCapacity(socket, undefined)) return;
     const reader = new RequestReader(this.settings);
+    // With `http2` and no TLS: h2c with prior knowledge, told apart by its preface (RFC 9113 §3.4).
+    let sniffer = this.h2 && !this.options.tls ? new PrefaceSniffer() : undefined;
     const onData = (chunk: Buffer): void => {
+      if (sniffer) {
+        const sniffed = sniffer.push(chunk);
+        if (!sniffed) return;
+        sniffer = undefined;
+        chunk = sniffed.bytes;
+        if (sniffed.transport === 'h2') {
+          // An HTTP/2 connection: each of its WebSocket streams counts, not the connection.
+          this.settle(socket);
+          this.h2!.take(socket, chunk);
+          return;
+        }
+      }
       let request;
       try {
         request = reader.push(chunk);
@@ -357,7 +463,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** Count the handshake and arm its deadline: 408 if it has not been answered by then. */
-  private begin(socket: Socket, request: HandshakeRequest | undefined, detach: (() => void) | undefined): void {
+  private begin(socket: Endpoint, request: HandshakeRequest | undefined, detach: (() => void) | undefined): void {
     const timer = setTimeout(() => {
       const timedOut = this.pending.get(socket);
       this.refuseWith(socket, new HandshakeError('HANDSHAKE_TIMEOUT', 'handshake timed out'), timedOut?.request);
@@ -372,7 +478,7 @@ export class WebSocketServer extends EventEmitter {
    * End a handshake in progress: stop its timer and forget it. False if it
    * had already ended (answered, timed out, closed): then nothing more may be sent.
    */
-  private settle(socket: Socket): boolean {
+  private settle(socket: Endpoint): boolean {
     const entry = this.pending.get(socket);
     if (!entry) return false;
     this.pending.delete(socket);
@@ -383,18 +489,18 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** Past `maxConnections`: answer 503 with Retry-After (RFC 9110 §10.2.3) and report it. */
-  private atCapacity(socket: Socket, request: HandshakeRequest | undefined): boolean {
+  private atCapacity(socket: Endpoint, request: HandshakeRequest | undefined): boolean {
     if (this.connectionCount < this.settings.maxConnections) return false;
     const error = new HandshakeError('TOO_MANY_CONNECTIONS', `connection limit of ${this.settings.maxConnections} reached`, {
       'Retry-After': String(RETRY_AFTER_SECONDS),
     });
     this.reportError(error, request);
-    this.respondAndClose(socket, rejectResponse(error));
+    this.send(socket, this.refusal(socket, error));
     return true;
   }
 
   /** Give a request with no Upgrade header to `handleRequest`; true if it answered. */
-  private answerPlainRequest(request: HandshakeRequest, socket: Socket): boolean {
+  private answerPlainRequest(request: HandshakeRequest, socket: Endpoint): boolean {
     const handleRequest = this.options.handleRequest;
     if (!handleRequest || request.parsed.headers.has('upgrade')) return false;
     let response: HttpResponse | undefined;
@@ -405,14 +511,17 @@ export class WebSocketServer extends EventEmitter {
       response = { status: INTERNAL_ERROR };
     }
     if (!response) return false;
-    let bytes: Buffer;
+    const head = request.parsed.method === 'HEAD';
+    let answer: Answer;
     try {
-      bytes = buildHttpResponse(response.status, response.body, response.headers, request.parsed.method === 'HEAD');
+      answer = this.streams.has(socket)
+        ? h2Answer(response, head)
+        : buildHttpResponse(response.status, response.body, response.headers, head);
     } catch (error) {
       this.reportError(error, request);
-      bytes = buildErrorResponse(INTERNAL_ERROR);
+      answer = this.errorAnswer(socket, INTERNAL_ERROR);
     }
-    if (this.settle(socket)) this.respondAndClose(socket, bytes);
+    if (this.settle(socket)) this.send(socket, answer);
     return true;
   }
 
@@ -428,7 +537,12 @@ export class WebSocketServer extends EventEmitter {
       this.refuseWith(socket, error, request);
       return;
     }
-    const handshake: Handshake = { request, socket, head, upgrade, callback };
+    this.authorize({ request, socket, transport: 'http/1.1', head, upgrade, callback });
+  }
+
+  /** Run `authenticate` (if given), then accept or refuse: the same for HTTP/1.1 and HTTP/2. */
+  private authorize(handshake: Handshake): void {
+    const { request, socket } = handshake;
     const authenticate = this.options.authenticate;
     if (!authenticate) {
       this.accept(handshake);
@@ -473,7 +587,7 @@ export class WebSocketServer extends EventEmitter {
     }
   }
 
-  private accept({ request, socket, head, upgrade, callback }: Handshake): void {
+  private accept({ request, socket, transport, head, upgrade, callback }: Handshake): void {
     if (!this.pending.has(socket)) return;
     // Gone, or shutting down.
     if (socket.destroyed || this.closing) {
@@ -482,23 +596,26 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     let protocol: string | undefined;
-    let response: Buffer;
+    let response: Buffer | undefined;
     // RFC 7692 §5: the first acceptable permessage-deflate offer, if we speak it.
     const agreement = this.deflate && negotiateDeflate(upgrade.extensionOffers, this.deflate).agreement;
     try {
       protocol = this.chooseProtocol(upgrade.protocols, request);
-      response = this.acceptResponse(request, upgrade.key, protocol, agreement?.response);
+      // The 'headers' event is HTTP/1.1's: it shows the 101's lines (docs/http2.md).
+      if (transport === 'http/1.1') response = this.acceptResponse(request, upgrade.key, protocol, agreement?.response);
     } catch (error) {
       this.hookFailed(socket, error, request);
       return;
     }
     this.settle(socket);
     socket.off('error', destroyOnError);
-    socket.write(response);
+    if (response) (socket as Socket).write(response);
+    // RFC 8441 §5: a 2xx completes the handshake; the stream stays open both ways.
+    else (socket as ServerHttp2Stream).respond(buildConnectResponse({ key: upgrade.key, protocol, extensions: agreement?.response }));
     this.open++;
     socket.once('close', this.onOpenSocketClose);
     const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate);
-    const ws = new WebSocket(socket, this.settings.socket, protocol, agreement?.response, deflate);
+    const ws = new WebSocket(socket, this.settings.socket, protocol, agreement?.response, deflate, transport);
     if (this.options.clientTracking !== false) {
       // No listener closure here: it would keep this scope, `request` included, alive per client.
       trackWebSocket(ws, this.clients);
@@ -544,17 +661,17 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** A hook failed (threw, rejected, answered something malformed): 500, and the error is reported. */
-  private hookFailed(socket: Socket, error: unknown, request: HandshakeRequest): void {
+  private hookFailed(socket: Endpoint, error: unknown, request: HandshakeRequest): void {
     if (!this.settle(socket)) return;
     this.reportError(error, request);
-    this.respondAndClose(socket, buildErrorResponse(INTERNAL_ERROR));
+    this.send(socket, this.errorAnswer(socket, INTERNAL_ERROR));
   }
 
   /** A handshake refused by the protocol rules or a timeout: its status, and a 'handshakeError'. */
-  private refuseWith(socket: Socket, error: HandshakeError, request: HandshakeRequest | undefined): void {
+  private refuseWith(socket: Endpoint, error: HandshakeError, request: HandshakeRequest | undefined): void {
     if (!this.settle(socket)) return;
     this.reportError(error, request);
-    this.respondAndClose(socket, rejectResponse(error));
+    this.send(socket, this.refusal(socket, error));
   }
 
   /** 'handshakeError' with the request's IncomingMessage, built only if someone listens. */
@@ -564,20 +681,37 @@ export class WebSocketServer extends EventEmitter {
 
   /** A handshake `authenticate` refused: its status, not reported (the decision is the app's). */
   private refuseWithStatus(
-    socket: Socket,
+    socket: Endpoint,
     request: HandshakeRequest,
     status: number,
     body: string | undefined,
     headers: Record<string, string> | undefined,
   ): void {
-    let response: Buffer;
+    let response: Answer;
     try {
-      response = buildErrorResponse(status, body, headers);
+      response = this.errorAnswer(socket, status, body, headers);
     } catch (error) {
       this.hookFailed(socket, error, request);
       return;
     }
-    if (this.settle(socket)) this.respondAndClose(socket, response);
+    if (this.settle(socket)) this.send(socket, response);
+  }
+
+  /** A text/plain error answer for this endpoint; throws a TypeError for a bad header field. */
+  private errorAnswer(socket: Endpoint, status: number, body?: string, headers?: Record<string, string>): Answer {
+    return this.streams.has(socket) ? h2ErrorAnswer(status, body, headers) : buildErrorResponse(status, body, headers);
+  }
+
+  /** The answer to a handshake the protocol rules refused. */
+  private refusal(socket: Endpoint, error: HandshakeError): Answer {
+    if (!this.streams.has(socket)) return rejectResponse(error);
+    return h2ErrorAnswer(error.status, error.message, error.headers, error.headRequest);
+  }
+
+  /** Send an answer: HTTP/1.1 bytes, then close; or an HTTP/2 response that ends its stream only. */
+  private send(socket: Endpoint, answer: Answer): void {
+    if (Buffer.isBuffer(answer)) this.respondAndClose(socket as Socket, answer);
+    else sendH2Answer(socket as ServerHttp2Stream, answer, this.settings.socket.closeTimeout);
   }
 
   /** Write an HTTP response and close. Keep reading what the client still sends, so no RST eats the answer. */
@@ -621,6 +755,8 @@ function resolveSettings(options: ServerOptions, callback: unknown): Settings {
   typedOption('server', o.server, 'object');
   typedOption('noServer', o.noServer, 'boolean');
   typedOption('clientTracking', o.clientTracking, 'boolean');
+  typedOption('tls', o.tls, 'object');
+  typedOption('http2', o.http2, 'boolean');
   for (const hook of ['handleProtocols', 'authenticate', 'handleRequest']) typedOption(hook, o[hook], 'function');
   if (o.path !== undefined && (typeof o.path !== 'string' || !o.path.startsWith('/'))) {
     throw new TypeError(`path must be a string starting with "/", got ${JSON.stringify(o.path)}`);
@@ -668,6 +804,8 @@ function resolveSettings(options: ServerOptions, callback: unknown): Settings {
   };
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function firstOffered(offered: readonly string[]): string | undefined {
   return offered[0];
 }
@@ -689,11 +827,11 @@ function isRefusal(value: unknown): value is { status: number; body?: string; he
   );
 }
 
-function destroyOnError(this: Socket): void {
+function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
 /** Until a WebSocket owns the socket, an error (a reset) destroys it instead of crashing. */
-function guardErrors(socket: Socket): void {
+function guardErrors(socket: Duplex): void {
   if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
 }

@@ -17,6 +17,7 @@
  * thrown again once the read is handled when there is no 'error' listener.
  */
 import { EventEmitter } from 'node:events';
+import { type Http2Stream, constants as h2 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -77,6 +78,9 @@ const INTERNAL_ERROR = 1011;
 const TEXT = 1;
 const BINARY = 2;
 
+/** What carries the frames: a TCP (or TLS) socket after an HTTP/1.1 upgrade, or an HTTP/2 stream (RFC 8441). */
+export type Transport = 'http/1.1' | 'h2';
+
 const kLink = Symbol('strictws.link');
 type TaggedStream = Duplex & { [kLink]?: Link };
 
@@ -110,6 +114,8 @@ export class WebSocket extends EventEmitter {
   readonly extensions: string;
   /** Set by the heartbeat; true when the peer has shown life since the last ping. */
   isAlive = true;
+  /** 'h2' for a WebSocket on an HTTP/2 stream (RFC 8441), else 'http/1.1'. */
+  readonly transport: Transport;
 
   readonly #link: Link;
 
@@ -117,10 +123,18 @@ export class WebSocket extends EventEmitter {
     linkOf = (ws) => ws.#link;
   }
 
-  constructor(stream: Duplex, options: SocketOptions, protocol = '', extensions = '', deflate?: PerMessageDeflate) {
+  constructor(
+    stream: Duplex,
+    options: SocketOptions,
+    protocol = '',
+    extensions = '',
+    deflate?: PerMessageDeflate,
+    transport: Transport = 'http/1.1',
+  ) {
     super();
     this.protocol = protocol;
     this.extensions = extensions;
+    this.transport = transport;
     this.#link = new Link(this, stream, options, deflate);
   }
 
@@ -136,7 +150,10 @@ export class WebSocket extends EventEmitter {
   }
 
   get remoteAddress(): string | undefined {
-    return (this.#link.stream as Partial<Socket>).remoteAddress;
+    const stream = this.#link.stream;
+    // An HTTP/2 stream's peer is its connection's.
+    if (this.transport === 'h2') return (stream as Http2Stream).session?.socket?.remoteAddress;
+    return (stream as Partial<Socket>).remoteAddress;
   }
 
   /** How binary messages reach 'message' listeners: Buffer (default), ArrayBuffer, or an array of Buffers. */
@@ -223,7 +240,7 @@ export class WebSocket extends EventEmitter {
     if (open) link.armCloseTimer();
   }
 
-  /** Destroy the socket at once, with no closing handshake. */
+  /** Destroy the socket at once, with no closing handshake (an HTTP/2 stream is reset, its connection stays). */
   terminate(): void {
     this.#link.abort(undefined);
   }
@@ -439,7 +456,7 @@ class Link implements ConnectionHandler, SenderOwner {
   abort(error: WebSocketError | undefined): void {
     this.connection.abort();
     this.sender.drop();
-    this.stream.destroy();
+    destroyStream(this.stream);
     // Reported last: an 'error' listener already sees CLOSING.
     if (error) this.report(error);
   }
@@ -560,8 +577,17 @@ function convert(data: Buffer, type: BinaryType): ArrayBuffer | Buffer[] {
   return (whole ? data.buffer : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) as ArrayBuffer;
 }
 
+/** Destroy a socket; reset an HTTP/2 stream with RST_STREAM CANCEL (RFC 8441 §5.1), its connection untouched. */
 function destroyStream(stream: Duplex): void {
-  stream.destroy();
+  if (isHttp2Stream(stream)) {
+    if (!stream.destroyed) stream.close(h2.NGHTTP2_CANCEL);
+  } else {
+    stream.destroy();
+  }
+}
+
+function isHttp2Stream(stream: Duplex): stream is Http2Stream {
+  return 'session' in stream && typeof (stream as Http2Stream).close === 'function';
 }
 
 function messageTimedOut(link: Link): void {
