@@ -146,6 +146,9 @@ export class Conn {
   private omitted: { writes: number; sent: number; reads: number; received: number; entry: WireLogEntry } | undefined;
   /** Pings the server sent us (answered automatically). */
   serverPings = 0;
+  /** sendChopped calls under way: while any is, our pongs wait in `heldPongs`. */
+  private chopping = 0;
+  private heldPongs: Buffer[] = [];
   /** The request was a HEAD: the response has no content, whatever its Content-Length (RFC 9110 §9.3.2). */
   headRequest = false;
   /** The code of the server's first close frame: null for a close without a code, undefined before any. */
@@ -280,12 +283,23 @@ export class Conn {
     });
   }
 
-  /** Send `data` in writes of `size` bytes, each awaited, with an optional pause between them. */
-  async sendChopped(data: Buffer | string, size: number, pauseMs = 0): Promise<void> {
+  /**
+   * Send `data` in writes of `size` bytes, each awaited, with an optional
+   * pause between them, until done or `stop()` says so. Our pongs wait
+   * until the last piece is written: a frame in pieces must not have another
+   * frame written into it (RFC 6455 §5.4 lets control frames in between
+   * fragments, never inside a frame).
+   */
+  async sendChopped(data: Buffer | string, size: number, pauseMs = 0, stop?: () => boolean): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    for (let i = 0; i < bytes.length; i += size) {
-      await this.send(bytes.subarray(i, i + size));
-      if (pauseMs > 0) await sleep(pauseMs);
+    this.chopping++;
+    try {
+      for (let i = 0; i < bytes.length && !stop?.(); i += size) {
+        await this.send(bytes.subarray(i, i + size));
+        if (pauseMs > 0) await sleep(pauseMs);
+      }
+    } finally {
+      if (--this.chopping === 0) for (const pong of this.heldPongs.splice(0)) void this.send(pong);
     }
   }
 
@@ -306,6 +320,13 @@ export class Conn {
     } else {
       this.socket.destroy();
     }
+  }
+
+  /** Our pong, at once or, while a frame is being written in pieces, right after it (sendChopped). */
+  private pong(payload: Buffer): void {
+    const pong = frame({ opcode: OP.PONG, payload, mask: this.seat === 'server' ? false : undefined });
+    if (this.chopping > 0) this.heldPongs.push(pong);
+    else void this.send(pong);
   }
 
   // Receiving.
@@ -410,7 +431,7 @@ export class Conn {
         // as RFC 6455 §5.5.2 requires and keep it out of the events cases look at.
         this.serverPings++;
         this.entry('*', `${this.peerName} ping (${f.payload.length} bytes), answered with a pong`);
-        void this.send(frame({ opcode: OP.PONG, payload: f.payload, mask: this.seat === 'server' ? false : undefined }));
+        this.pong(f.payload);
         return;
       case OP.PONG:
         this.push({ type: 'pong', data: f.payload });

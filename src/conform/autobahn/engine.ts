@@ -90,6 +90,8 @@ export interface Peer {
   /** Encode a frame as this seat sends it (a client masks with a fresh key, a server does not). */
   frame(spec: FrameSpec): Buffer;
   send(bytes: Buffer): Promise<void>;
+  /** `bytes` in writes of `size`, `pauseMs` apart, until `stop()`, with no pong of ours written in between (Conn.sendChopped). */
+  sendChopped(bytes: Buffer, size: number, pauseMs: number, stop: () => boolean): Promise<void>;
   next(timeoutMs: number): Promise<WsEvent>;
   /** permessage-deflate, if agreed: a message's compressed payload. */
   compress?(data: Buffer): Promise<Buffer>;
@@ -108,6 +110,7 @@ export function connPeer(conn: Conn): Peer {
     name: server ? 'client' : 'server',
     frame: (spec) => frame(server ? { ...spec, mask: false } : spec),
     send: (bytes) => conn.send(bytes),
+    sendChopped: (bytes, size, pauseMs, stop) => conn.sendChopped(bytes, size, pauseMs, stop),
     next: (ms) => conn.next(ms),
     compress: conn.deflate ? (data) => conn.deflate!.compressNext(data) : undefined,
     get eof() {
@@ -321,11 +324,8 @@ export async function play(c: AutobahnCase, peer: Peer, note: (text: string) => 
       }
       const bytes = Buffer.concat(list.map((spec) => peer.frame(spec)));
       if (chop === undefined) return peer.send(bytes);
-      for (let at = 0; at < bytes.length && !eof; at += chop) {
-        await peer.send(bytes.subarray(at, at + chop));
-        // Octet-wise chops reach the peer one by one, as Autobahn's do, not merged by a fast sender.
-        if (chop === 1) await sleep(1);
-      }
+      // Octet-wise chops reach the peer one by one, as Autobahn's do, not merged by a fast sender.
+      await peer.sendChopped(bytes, chop, chop === 1 ? 1 : 0, () => eof);
     },
     encode: (specs) => Buffer.concat((Array.isArray(specs) ? specs : [specs]).map((spec) => peer.frame(spec))),
     async write(bytes) {
