@@ -41,6 +41,7 @@ import {
   trimOws,
   validateExtendedConnect,
   validateUpgrade,
+  EMPTY_BUFFER,
 } from '../protocol/index.js';
 import { WebSocketError } from './errors.js';
 import {
@@ -395,7 +396,7 @@ export class WebSocketServer extends EventEmitter {
       this.refuseWith(stream, error, incoming);
       return;
     }
-    this.authorize({ request: incoming, socket: stream, transport: 'h2', head: EMPTY, upgrade, callback: this.emitConnection });
+    this.authorize({ request: incoming, socket: stream, transport: 'h2', head: EMPTY_BUFFER, upgrade, callback: this.emitConnection });
   }
 
   /** A raw TCP connection to the standalone server: read the request with our own reader. */
@@ -804,7 +805,6 @@ function resolveSettings(options: ServerOptions, callback: unknown): Settings {
   };
 }
 
-const EMPTY = Buffer.alloc(0);
 
 function firstOffered(offered: readonly string[]): string | undefined {
   return offered[0];
