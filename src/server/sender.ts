@@ -54,6 +54,8 @@ export class Sender {
   private compressing = false;
   /** The transport is gone: nothing more is written, callbacks hear NOT_OPEN. */
   private dropped = false;
+  /** The socket is corked until the end of this tick: the frames written meanwhile go out in one writev. */
+  private batching = false;
 
   constructor(
     private readonly socket: Duplex,
@@ -97,6 +99,7 @@ export class Sender {
 
   /** A frame encoded once by `encodeMessage`. */
   frame(frame: Buffer, callback: SendCallback | undefined): void {
+    if (!this.batching) this.batch();
     if (this.queue) {
       this.connection.reserve();
       this.hold(Kind.Frame, frame, true, false, true, callback);
@@ -125,6 +128,25 @@ export class Sender {
     this.held = 0;
     if (!queue) return;
     for (let i = head; i < queue.length; i++) notOpen(queue[i].callback);
+  }
+
+  /**
+   * Cork the socket until the end of this tick. A broadcast writes the same
+   * frames to many sockets, often several per tick (all the messages of one
+   * read): each socket then takes them in one writev, not one write each.
+   * What is written is counted in `bufferedAmount` (the socket's writableLength)
+   * as before, so highWaterMark and maxBufferedAmount see it.
+   */
+  private batch(): void {
+    this.batching = true;
+    this.socket.cork();
+    if (batched.push(this) === 1) process.nextTick(flushBatched);
+  }
+
+  /** The end of the tick: uncork (end() and destroy() may have flushed or dropped it already). */
+  flushBatch(): void {
+    this.batching = false;
+    if (this.socket.writableCorked > 0) this.socket.uncork();
   }
 
   private hold(kind: Kind, data: Buffer, isBinary: boolean, compressible: boolean, fin: boolean, callback: SendCallback | undefined): void {
@@ -208,6 +230,15 @@ export class Sender {
       this.head = 0;
     }
   }
+}
+
+/** The senders corked in this tick, uncorked together once it ends. */
+let batched: Sender[] = [];
+
+function flushBatched(): void {
+  const senders = batched;
+  batched = [];
+  for (const sender of senders) sender.flushBatch();
 }
 
 function notOpen(callback: SendCallback | undefined): void {
