@@ -1,6 +1,11 @@
 // What bench/run.ts measures: the servers, the load cases, and the headline comparisons.
 
 export const HOST = '127.0.0.1';
+/** open-loop fan-out rates (messages a second): 20,000 deliveries/s, well within both servers' reach */
+export const FANOUT_RATE_1K = 20;
+export const FANOUT_RATE_10K = 2;
+/** the open-loop fan-out cases measure at least this long (2/s × 15 s = 30 messages for the p99) */
+export const FANOUT_RATE_SECONDS = 15;
 export const IDLE_CONNS = 5000;
 /** the C echo server, built by bench/run.ts from bench/servers/echo.c */
 export const C_ECHO = 'bench/.build/echo';
@@ -58,8 +63,13 @@ export type Load =
   | { kind: 'idle'; conns: number }
   /** `conns` connects, `concurrency` in flight; each echoes one message once open */
   | { kind: 'storm'; conns: number; concurrency: number }
-  /** one publisher, `conns` subscribers on the broadcast server; `slow` of them never read */
-  | { kind: 'fanout'; conns: number; slow: number; size: number; inflight: number };
+  /**
+   * one publisher, `conns` subscribers on the broadcast server; `slow` of them never read. Closed loop
+   * (saturation: `inflight` messages undelivered at all times), or with `rate` open loop: `rate`
+   * messages a second on a fixed schedule, at most `inflight` undelivered, measured for at least
+   * `minDuration` seconds (enough messages for a p99)
+   */
+  | { kind: 'fanout'; conns: number; slow: number; size: number; inflight: number; rate?: number; minDuration?: number };
 
 export const METRICS = {
   msgsPerS: { label: 'msg/s', digits: 0, lowerIsBetter: false },
@@ -72,6 +82,8 @@ export const METRICS = {
   handshakesPerS: { label: 'handshakes/s', digits: 0, lowerIsBetter: false },
   allEchoedS: { label: 's to all echoed', digits: 2, lowerIsBetter: true },
   deliveredPerS: { label: 'delivered msg/s', digits: 0, lowerIsBetter: false },
+  /** open-loop fan-out: messages delivered to every subscriber per second, as % of the rate asked for */
+  keptUpPct: { label: '% of rate kept up', digits: 0, lowerIsBetter: false },
   /** server CPU time per message echoed, per handshake, or per message delivered: less load-sensitive */
   serverCpuUsPerOp: { label: 'server CPU µs/op', digits: 2, lowerIsBetter: true },
 } as const;
@@ -158,21 +170,39 @@ export const CASES: Case[] = [
       ],
     }),
   ),
+  // Saturation: the publisher keeps 4 messages undelivered, so the server always has one to relay.
   ...[
     { id: 'fanout1k', conns: 1_000, slow: 0 },
     { id: 'fanout10k', conns: 10_000, slow: 0 },
     { id: 'fanout1k-slow', conns: 1_000, slow: 1 },
+    { id: 'fanout10k-slow', conns: 10_000, slow: 1 },
   ].map(
     ({ id, conns, slow }): Case => ({
       id,
       title:
-        `fan-out: 1 publisher × 4 in flight, 64 B text to ${conns.toLocaleString('en-US')} subscribers` +
+        `fan-out, saturation: 1 publisher × 4 in flight, 64 B text to ${conns.toLocaleString('en-US')} subscribers` +
         (slow ? `, ${slow} of them not reading` : ''),
       load: { kind: 'fanout', conns, slow, size: 64, inflight: 4 },
       headlines: [
         { metric: 'deliveredPerS', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'serverCpuUsPerOp', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'p99Us', baseline: ['ws', 'ws-bufferutil'] },
+      ],
+    }),
+  ),
+  // Open loop at a rate both servers sustain on a loaded 2-core machine: the p99 of publish → last receipt.
+  ...[
+    { id: 'fanout1k-rate', conns: 1_000, rate: FANOUT_RATE_1K },
+    { id: 'fanout10k-rate', conns: 10_000, rate: FANOUT_RATE_10K },
+  ].map(
+    ({ id, conns, rate }): Case => ({
+      id,
+      title: `fan-out, open loop: ${rate} msg/s of 64 B text to ${conns.toLocaleString('en-US')} subscribers`,
+      load: { kind: 'fanout', conns, slow: 0, size: 64, inflight: 4096, rate, minDuration: FANOUT_RATE_SECONDS },
+      headlines: [
         { metric: 'p99Us', baseline: ['ws', 'ws-bufferutil'] },
         { metric: 'serverCpuUsPerOp', baseline: ['ws', 'ws-bufferutil'] },
+        { metric: 'keptUpPct', baseline: ['ws', 'ws-bufferutil'] },
       ],
     }),
   ),

@@ -3,7 +3,7 @@
 // process per measurement. Builds wsload (gcc, zlib) and the C echo server (bench/servers/echo.c) first.
 //
 //   npx tsx bench/run.ts [--servers strictws,ws,ws-bufferutil,raw,c-echo]
-//                        [--cases small,medium,64k,large,idle,idle10k,storm5k,storm10k,fanout1k,...]
+//                        [--cases small,medium,64k,large,idle,idle10k,storm5k,storm10k,fanout1k,fanout1k-rate,...]
 //                        [--runs 3] [--duration 5] [--warmup 1]
 //
 // Progress goes to stderr, the markdown report to stdout and bench/results/latest.md, every sample with
@@ -95,7 +95,8 @@ function wsloadArgs(c: Case, s: Server, port: number, pid: number, o: Options): 
       return [
         ...common,
         ...['--fanout', String(load.conns), '--slow', String(load.slow), '--size', String(load.size)],
-        ...['--inflight', String(load.inflight), ...timed, ...many],
+        ...['--inflight', String(load.inflight), ...(load.rate ? ['--rate', String(load.rate)] : [])],
+        ...['--duration', String(measuredSeconds(c, o)), '--warmup', String(o.warmup), ...many],
       ];
     case 'echo':
       return [
@@ -106,6 +107,11 @@ function wsloadArgs(c: Case, s: Server, port: number, pid: number, o: Options): 
         ...(load.deflate ? ['--deflate'] : []),
       ];
   }
+}
+
+/** How long a case is measured: --duration, or longer where the case needs more messages. */
+function measuredSeconds(c: Case, o: Options): number {
+  return c.load.kind === 'fanout' ? Math.max(o.duration, c.load.minDuration ?? 0) : o.duration;
 }
 
 /** Metrics and error counters from one wsload --json object. */
@@ -139,6 +145,7 @@ function fromWsload(json: Record<string, unknown>): Pick<Sample, 'metrics' | 'er
               msgsPerS: num('published_per_s'),
               // no message reached every subscriber within the measurement: no latency to report
               ...(json.published ? { p50Us: num('lat_p50_us'), p99Us: num('lat_p99_us') } : {}),
+              ...(num('rate') ? { keptUpPct: num('kept_up_pct') } : {}),
               serverCpuUsPerOp: perOp(num('delivered_per_s')),
               ...cpu,
             }
@@ -184,7 +191,7 @@ async function measure(s: Server, c: Case, run: number, o: Options, serverWrap: 
     const files = proc.openFileLimit(server.pid);
     if (files < c.load.conns + 64) fail(`server open-file limit ${files} is too low for ${c.load.conns} connections`);
     const many = c.load.kind !== 'echo';
-    const seconds = o.warmup + o.duration + CONNECT_SLACK_S + (many ? MANY_CONNECT_TIMEOUT_S : 0);
+    const seconds = o.warmup + measuredSeconds(c, o) + CONNECT_SLACK_S + (many ? MANY_CONNECT_TIMEOUT_S : 0);
     const argv = proc.pinned(CLIENT_CPU, [WSLOAD, ...wsloadArgs(c, s, port, server.pid, o)]);
     sample.command = argv.join(' ');
     sample.wsload = await proc.runWsload(argv, seconds * 1000);
@@ -264,7 +271,9 @@ async function main(): Promise<void> {
     `server pinned with taskset -c ${SERVER_CPU}, wsload with taskset -c ${CLIENT_CPU}; closed-loop echo, ` +
       'every message length/opcode-checked, every 8th byte-checked (deflate: every echo inflated and compared)',
     'storm: connects with 256 in flight from 127.0.0.1-4, each echoes one 16 B message once open; ' +
-      'fan-out: every subscriber checks every message\'s sequence number and length, every 8th its bytes',
+      'fan-out: every subscriber checks every message\'s sequence number and length, every 8th its bytes; ' +
+      'saturation cases keep 4 messages undelivered, open-loop (-rate) cases publish on a fixed schedule and ' +
+      'time each message from its scheduled publication to its last subscriber\'s receipt',
     'server CPU µs/op = server CPU time per echoed message, per handshake (storm) or per delivered message (fan-out)',
     `open-file limit ${ourFiles}; wsload built from bench/wsload/wsload.c`,
   ];

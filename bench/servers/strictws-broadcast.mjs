@@ -2,6 +2,7 @@
 // framed once (`encodeMessage`) and the same bytes are written to every other open client
 // (`sendFrame`), as the chat and vote apps do (src/apps/wire.ts). A client with more than
 // --cap bytes queued (default 1 MiB, the apps' SLOW_CLIENT_CAP) is closed with 1008 by `sendFrame`.
+// maxConnections is raised to 100,000: the 10,000-subscriber cases need 10,001 connections.
 //
 //   node bench/servers/strictws-broadcast.mjs [--port P] [--host H] [--cap BYTES]
 //
@@ -21,6 +22,7 @@ const wss = new WebSocketServer({
   host: opts.host,
   port: Number(opts.port),
   maxBufferedAmount: Number(opts.cap),
+  maxConnections: 100_000,
 });
 
 function relay(data, isBinary) {
