@@ -75,6 +75,18 @@ export function renderMarkdown({ title, setup, servers, cases, samples, skipped 
     return best && { ...best, count: candidates.length };
   };
 
+  /** With several runs: the range of the ratio taken within each run (both servers measured minutes apart, not hours). */
+  const perRun = (server: string, base: string, c: Case, metric: Metric) => {
+    if (server === base) return '';
+    const ratios = runsOf(server, c.id).flatMap((r) => {
+      const b = runsOf(base, c.id).find((x) => x.run === r.run)?.metrics[metric];
+      const v = r.metrics[metric];
+      return v !== undefined && b ? [v / b] : [];
+    });
+    const st = stat(ratios);
+    return st && st.n > 1 ? `; per run ${st.min.toFixed(2)}–${st.max.toFixed(2)}` : '';
+  };
+
   const summaryRow = (c: Case, h: Headline) => {
     const base = baseline(c, h);
     const baseText = base
@@ -83,7 +95,7 @@ export function renderMarkdown({ title, setup, servers, cases, samples, skipped 
     const cells = servers.map((s) => {
       const st = statOf(s.id, c.id, h.metric);
       if (!st) return '—';
-      const ratio = base ? ` (${(st.median / base.value).toFixed(2)}×)` : '';
+      const ratio = base ? ` (${(st.median / base.value).toFixed(2)}×${perRun(s.id, base.id, c, h.metric)})` : '';
       const flag = runsOf(s.id, c.id).some((r) => r.errors.length) ? ' ⚠' : '';
       return fmt(h.metric, st.median) + ratio + flag;
     });
@@ -147,7 +159,8 @@ export function renderMarkdown({ title, setup, servers, cases, samples, skipped 
     ...errorSection,
     '## Summary',
     '',
-    'Median over runs; (ratio) = server / baseline. Higher is better for msg/s and MB/s, lower for p99 and KiB/conn.',
+    'Median over runs; (ratio) = server / baseline, then the range of that ratio within each run. ' +
+      'Higher is better for msg/s and MB/s, lower for p99 and KiB/conn.',
     '',
     table(
       ['case', 'metric', 'baseline', ...servers.map((s) => s.label)],
