@@ -261,9 +261,10 @@ export function requestPath(target: string): string | undefined {
 
 /**
  * RFC 9110 §5.6.1: visit each trimmed, non-empty element of a comma-separated
- * field, in order, until `visit` returns true; true if it did. No arrays built.
+ * field, in order, until `visit(element, arg)` returns true; true if it did.
+ * No arrays built, and no closure: `arg` is what the visitor needs.
  */
-function someElement(values: readonly string[] | undefined, visit: (element: string) => boolean): boolean {
+function someElement<A>(values: readonly string[] | undefined, visit: (element: string, arg: A) => boolean, arg: A): boolean {
   if (values === undefined) return false;
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
@@ -271,26 +272,32 @@ function someElement(values: readonly string[] | undefined, visit: (element: str
       let end = value.indexOf(',', start);
       if (end === -1) end = value.length;
       const element = trimOws(value, start, end);
-      if (element !== '' && visit(element)) return true;
+      if (element !== '' && visit(element, arg)) return true;
       start = end + 1;
     }
   }
   return false;
 }
 
+function pushElement(element: string, out: string[]): boolean {
+  out.push(element);
+  return false;
+}
+
+function isElement(element: string, token: string): boolean {
+  return element.length === token.length && element.toLowerCase() === token;
+}
+
 /** Split a comma-separated field into its trimmed, non-empty elements (RFC 9110 §5.6.1). */
 export function listElements(values: readonly string[] | undefined): string[] {
   const out: string[] = [];
-  someElement(values, (element) => {
-    out.push(element);
-    return false;
-  });
+  someElement(values, pushElement, out);
   return out;
 }
 
 /** Whether a comma-separated field lists `token` (lower case), in any case. */
 function hasToken(values: readonly string[] | undefined, token: string): boolean {
-  return someElement(values, (element) => element.length === token.length && element.toLowerCase() === token);
+  return someElement(values, isElement, token);
 }
 
 /** Header fields given as flat name/value pairs (node's rawHeaders), by lower-cased name, in order. */
@@ -401,18 +408,17 @@ function checkUpgrade(request: HttpRequest, policy: UpgradePolicy): UpgradeReque
   if (key === undefined || !KEY.test(key)) {
     throw new HandshakeError('INVALID_KEY', 'Sec-WebSocket-Key must be one base64 value of 16 bytes');
   }
-  return { key, host, ...validateWebSocketFields(request, target.path, policy) };
+  return validateWebSocketFields(request, target.path, policy, key, host);
 }
-
-/** What both opening handshakes (RFC 6455 §4.2.1, RFC 8441 §5) check alike, after their own rules. */
-export type WebSocketFields = Omit<UpgradeRequest, 'key' | 'host'>;
 
 /**
  * The fields RFC 8441 §5 keeps from RFC 6455 §4.2.1: Origin, the resource
  * name (`path`, the target's path without its query), Sec-WebSocket-Protocol
- * and Sec-WebSocket-Extensions. Throws HandshakeError.
+ * and Sec-WebSocket-Extensions; checked alike by both opening handshakes
+ * (RFC 6455 §4.2.1, RFC 8441 §5) after their own rules, with the `key` and
+ * `host` those found. Throws HandshakeError.
  */
-export function validateWebSocketFields(request: HttpRequest, path: string, policy: UpgradePolicy): WebSocketFields {
+export function validateWebSocketFields(request: HttpRequest, path: string, policy: UpgradePolicy, key: string, host: string): UpgradeRequest {
   const { headers } = request;
   const origins = headers.get('origin');
   const origin = single(headers, 'origin');
@@ -435,6 +441,8 @@ export function validateWebSocketFields(request: HttpRequest, path: string, poli
   const extensions = headers.get('sec-websocket-extensions') ?? [];
   const extensionOffers = parseExtensions(extensions);
   return {
+    key,
+    host,
     target: request.target,
     path,
     origin,
