@@ -223,8 +223,15 @@ type PendingSocket = Duplex & { [kPending]?: Pending };
 let settleHandshake: (server: WebSocketServer, socket: Endpoint) => boolean;
 let takeHeadData: (server: WebSocketServer, socket: Socket, pending: Pending, chunk: Buffer) => void;
 
-/** Sockets a WebSocketServer has taken for a handshake: a second handleUpgrade on one throws, as in ws. */
+/**
+ * Sockets a WebSocketServer has taken for a handshake: a second handleUpgrade on one throws, as in ws.
+ * Those of the standalone server are known by their kPending property instead (no WeakSet entry each).
+ */
 const taken = new WeakSet<Duplex>();
+
+function isTaken(socket: Duplex): boolean {
+  return kPending in socket || taken.has(socket);
+}
 /** The strictws servers attached to each http.Server, in the order their 'upgrade' listeners run. */
 const attachedTo = new WeakMap<HttpServer | HttpsServer, WebSocketServer[]>();
 
@@ -319,7 +326,7 @@ export class WebSocketServer extends EventEmitter {
    * Throws if this socket was already given to a handleUpgrade.
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback): void {
-    if (taken.has(socket)) {
+    if (isTaken(socket)) {
       throw new Error('handleUpgrade() was called more than once with the same socket');
     }
     if (typeof callback !== 'function') throw new TypeError('handleUpgrade: callback must be a function');
@@ -386,7 +393,7 @@ export class WebSocketServer extends EventEmitter {
     if (owner !== this) {
       if (owner !== undefined || http.listenerCount('upgrade') > servers.length || servers.at(-1) !== this) return;
     }
-    if (taken.has(socket)) return;
+    if (isTaken(socket)) return;
     this.takeUpgrade(HandshakeRequest.fromNode(request, socket as Socket), socket as Socket, head, this.emitConnection);
   };
 
@@ -396,7 +403,7 @@ export class WebSocketServer extends EventEmitter {
    * (or takes ...args): `(ws) => …` listeners cost no IncomingMessage.
    */
   private readonly emitConnection = (ws: WebSocket, request: HandshakeRequest): void => {
-    const wanted = request.built || this.listeners('connection').some((listener) => listener.length !== 1);
+    const wanted = request.built || this.listeners('connection').some(takesRequest);
     this.emit('connection', ws, wanted ? request.incoming : undefined);
   };
 
@@ -435,9 +442,11 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     socket.on('error', destroyOnError);
-    taken.add(socket);
     // Past the cap, answer at once: no reader, no deadline, no slot for this socket.
-    if (this.atCapacity(socket, undefined)) return;
+    if (this.atCapacity(socket, undefined)) {
+      taken.add(socket);
+      return;
+    }
     // With `http2` and no TLS: h2c with prior knowledge, told apart by its preface (RFC 9113 §3.4).
     const sniffer = this.h2 && !this.options.tls ? new PrefaceSniffer() : undefined;
     this.begin(socket, undefined, new RequestReader(this.settings), sniffer);
@@ -841,6 +850,11 @@ function resolveSettings(options: ServerOptions, callback: unknown): Settings {
   };
 }
 
+
+/** A 'connection' listener that declares a second parameter (or ...args) gets the IncomingMessage. */
+function takesRequest(listener: { length: number }): boolean {
+  return listener.length !== 1;
+}
 
 function firstOffered(offered: readonly string[]): string | undefined {
   return offered[0];
