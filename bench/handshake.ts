@@ -6,7 +6,9 @@
 // echo handler on strictws's and on ws's library API.
 //
 //   npx tsx bench/handshake.ts [--impl strictws,ws] [--conns 2000] [--warmup 500] [--concurrency 64]
-//                              [--cpu-prof] [--top 12]
+//                              [--cpu-prof] [--top 12] [--stack 1]
+//
+// --stack N names each allocation site with up to N frames: the site and its callers.
 //
 // Allocation counts hardly move with machine load, unlike handshakes per second.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     'cpu-prof': { type: 'boolean', default: false },
     top: { type: 'string', default: '12' },
+    stack: { type: 'string', default: '1' },
   },
 });
 const conns = Number(values.conns);
@@ -44,7 +47,7 @@ interface Server {
 }
 
 async function startServer(impl: string, nodeFlags: string[]): Promise<Server> {
-  const child = spawn('node', [...nodeFlags, SERVER, '--impl', impl], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('node', [...nodeFlags, SERVER, '--impl', impl, '--stack', values.stack], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const first = await lines.next();
   const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(String(first.value))?.[1]);

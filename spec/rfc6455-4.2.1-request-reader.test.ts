@@ -37,6 +37,33 @@ describe('RFC 9112 §3 / §5: parsing the request head', () => {
     expect(request.headers.get('x-multi')).toEqual(['a', 'b']);
   });
 
+  it('RFC 9110 §5.1: field names in any case, the usual ones and others, at every split of the head', () => {
+    const bytes = handshakeRequest({
+      headers: [
+        ['HOST', 'a.example'],
+        ['sEc-WebSocket-KEY', 'dGhlIHNhbXBsZSBub25jZQ=='],
+        // Same length as known names, one character off: kept as they are, lower-cased.
+        ['Hosx', '1'],
+        ['Sec-WebSocket-Kez', '2'],
+        ['Sec_WebSocket_Key', '3'],
+        ['X-Other-Field', '4'],
+      ],
+    });
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const reader = new RequestReader();
+      const request = reader.push(Buffer.from(bytes.subarray(0, cut))) ?? reader.push(Buffer.from(bytes.subarray(cut)));
+      expect(request).toBeDefined();
+      expect([...request!.headers]).toEqual([
+        ['host', ['a.example']],
+        ['sec-websocket-key', ['dGhlIHNhbXBsZSBub25jZQ==']],
+        ['hosx', ['1']],
+        ['sec-websocket-kez', ['2']],
+        ['sec_websocket_key', ['3']],
+        ['x-other-field', ['4']],
+      ]);
+    }
+  });
+
   it('strips optional whitespace around field values, keeps inner whitespace and obs-text', () => {
     const { request } = readRequest(handshakeRequest({ rawLines: ['X-A: \t  a  b \t', 'X-B:', 'X-C:\xe9'] }));
     expect(request.headers.get('x-a')).toEqual(['a  b']);

@@ -4,7 +4,9 @@
 //   stop   stop it; answers { bytes, top: [{ fn, bytes }] } (bytes allocated since start, estimated)
 //   exit   exit (so that --cpu-prof writes its profile)
 //
-//   node [--cpu-prof --cpu-prof-dir D] bench/servers/handshake-echo.mjs --impl strictws|ws [--interval 256]
+//   node [--cpu-prof --cpu-prof-dir D] bench/servers/handshake-echo.mjs --impl strictws|ws [--interval 256] [--stack 1]
+//
+// --stack N: each allocation site is named with up to N frames (the site and its callers).
 //
 // Prints `listening on ws://127.0.0.1:PORT` (port chosen by the OS) when ready. Needs dist/ for strictws.
 import { Session } from 'node:inspector/promises';
@@ -15,6 +17,7 @@ const { values: opts } = parseArgs({
   options: {
     impl: { type: 'string', default: 'strictws' },
     interval: { type: 'string', default: '256' },
+    stack: { type: 'string', default: '1' },
   },
 });
 
@@ -47,16 +50,18 @@ session.connect();
 function summarize(profile) {
   const byFn = new Map();
   let total = 0;
-  const walk = (node) => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const file = url.replace(/^.*\/(node_modules\/|dist\/|lib\/)?/, (_, dir) => dir ?? '');
-    const key = `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`;
+  const depth = Number(opts.stack);
+  const name = ({ functionName, url, lineNumber }) =>
+    `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules\/|dist\/|lib\/)?/, (_, dir) => dir ?? '')}:${lineNumber + 1}`;
+  const walk = (node, callers) => {
+    const frames = [name(node.callFrame), ...callers].slice(0, depth);
+    const key = frames.join(' ← ');
     byFn.set(key, (byFn.get(key) ?? 0) + node.selfSize);
     total += node.selfSize;
-    node.children.forEach(walk);
+    for (const child of node.children) walk(child, frames);
   };
-  walk(profile.head);
-  const top = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([fn, bytes]) => ({ fn, bytes }));
+  walk(profile.head, []);
+  const top = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 80).map(([fn, bytes]) => ({ fn, bytes }));
   return { bytes: total, top };
 }
 

@@ -39,6 +39,7 @@ export function parseClosePayload(payload: Buffer): CloseBody {
   if (!isValidCloseCode(code)) {
     throw new ProtocolError('INVALID_CLOSE_CODE', `invalid close code ${code}`);
   }
+  if (payload.length === 2) return { code, reason: '' };
   const reason = payload.subarray(2);
   // RFC 6455 §5.5.1: the reason is UTF-8 encoded data.
   if (!isValidUtf8(reason)) {

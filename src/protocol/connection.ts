@@ -292,11 +292,12 @@ export class Connection implements MessageHandler {
       // RFC 6455 §5.5.3: an unsolicited pong needs no answer.
       if (this.state === 'OPEN') this.handler.onPong(payload);
     } else {
-      this.onClose(parseClosePayload(payload));
+      this.onClose(parseClosePayload(payload), payload);
     }
   }
 
-  private onClose(body: CloseBody): void {
+  /** `payload`: the Close frame's body as received (and found valid). */
+  private onClose(body: CloseBody, payload: Buffer): void {
     this.peerClose = body;
     const reply = this.state === 'OPEN';
     // RFC 6455 §1.4, §5.5.1: nothing is processed after the peer's close,
@@ -304,9 +305,8 @@ export class Connection implements MessageHandler {
     this.toClosed();
     if (reply) {
       // RFC 6455 §5.5.1: reply with a close frame, echoing the status code
-      // (and the reason, which is already known to fit and be valid UTF-8).
-      const code = body.code === NO_STATUS_RECEIVED ? undefined : body.code;
-      this.sendClose(encodeClosePayload(code, body.reason), body.code, body.reason);
+      // (and the reason, already known to fit and be valid UTF-8): its body as received.
+      this.sendClose(payload, body.code, body.reason);
     }
     this.handler.onCloseFrame(body.code, body.reason);
     this.finish();

@@ -62,11 +62,7 @@ export function validateExtendedConnect(request: HttpRequest, policy: UpgradePol
   const parsed = isTargetText(target) ? parseTarget(target) : undefined;
   if (!parsed || parsed.authority !== undefined) throw new HandshakeError('INVALID_TARGET', `:path ${target} is not a path`);
   const key = single(headers, 'sec-websocket-key');
-  return {
-    key: key !== undefined && KEY.test(key) ? key : '',
-    host,
-    ...validateWebSocketFields({ ...request, target }, parsed.path, policy),
-  };
+  return validateWebSocketFields({ ...request, target }, parsed.path, policy, key !== undefined && KEY.test(key) ? key : '', host);
 }
 
 export interface ConnectResponse {

@@ -3,12 +3,23 @@
  * request reader with size caps, the validation of §4.2.1, and the 101 or
  * error response of §4.2.2.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { type HandshakeFailureCode, HandshakeError } from './errors.js';
 import { type ExtensionOffer, parseExtensions } from './extensions.js';
 import { EMPTY_BUFFER } from './frame.js';
-import { type RequestLine, isDigits, isFieldValue, isToken, isValidHost, parseRequestLine, parseTarget, trimOws } from './http.js';
+import {
+  type RequestLine,
+  isDigits,
+  isFieldValue,
+  isOws,
+  isTchar,
+  isToken,
+  isValidHost,
+  parseRequestLine,
+  parseTarget,
+  trimOws,
+} from './http.js';
 
 /** RFC 6455 §1.3: the GUID appended to the key. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -82,18 +93,22 @@ export class RequestReader {
       // RFC 9112 §2.2: lines end with CRLF; the CR may be the last byte kept.
       const cr = lf > pos ? chunk[lf - 1] : this.partial[this.partialLength - 1];
       if (cr !== 0x0d) this.fail('MALFORMED_REQUEST', 'line not ended by CRLF');
-      let line: string;
+      // The line without its CRLF: buf[start, end).
+      let buf = chunk;
+      let start = pos;
+      let end = lf - 1;
       if (this.partialLength === 0) {
         this.take(lf - pos, 1);
-        line = chunk.toString('latin1', pos, lf - 1);
       } else {
         this.keep(chunk.subarray(pos, lf), 1);
-        line = this.partial.toString('latin1', 0, this.partialLength - 1);
+        buf = this.partial;
+        start = 0;
+        end = this.partialLength - 1;
         this.partialLength = 0;
       }
       pos = lf + 1;
-      if (line !== '') {
-        this.takeLine(line);
+      if (end > start) {
+        this.takeLine(buf, start, end);
       } else if (this.requestLine) {
         this.partial = EMPTY_BUFFER;
         this.rest = chunk.subarray(pos);
@@ -134,9 +149,10 @@ export class RequestReader {
     this.partialLength = needed;
   }
 
-  private takeLine(line: string): void {
+  /** A line of the head, buf[start, end) without its CRLF. Only the field value becomes a string of its own. */
+  private takeLine(buf: Buffer, start: number, end: number): void {
     if (!this.requestLine) {
-      this.requestLine = parseRequestLine(line);
+      this.requestLine = parseRequestLine(buf.toString('latin1', start, end));
       if (!this.requestLine) this.fail('MALFORMED_REQUEST', 'malformed request line');
       return;
     }
@@ -144,12 +160,16 @@ export class RequestReader {
       this.fail('HEADERS_TOO_LARGE', `more than ${this.maxHeaders} header fields`);
     }
     // RFC 9112 §5: field-name ":" OWS field-value OWS; no obsolete folding.
-    const colon = line.indexOf(':');
-    const name = line.slice(0, colon);
-    if (colon <= 0 || !isToken(name)) this.fail('MALFORMED_REQUEST', 'malformed header field');
-    const value = trimOws(line, colon + 1);
-    if (!isFieldValue(value)) this.fail('MALFORMED_REQUEST', `invalid characters in ${name}`);
-    const key = name.toLowerCase();
+    let colon = start;
+    while (colon < end && isTchar(buf[colon])) colon++;
+    if (colon === start || colon === end || buf[colon] !== 0x3a) this.fail('MALFORMED_REQUEST', 'malformed header field');
+    const key = fieldName(buf, start, colon);
+    let from = colon + 1;
+    let to = end;
+    while (from < to && isOws(buf[from])) from++;
+    while (to > from && isOws(buf[to - 1])) to--;
+    const value = buf.toString('latin1', from, to);
+    if (!isFieldValue(value)) this.fail('MALFORMED_REQUEST', `invalid characters in ${key}`);
     const values = this.headers.get(key);
     if (values) values.push(value);
     else this.headers.set(key, [value]);
@@ -163,6 +183,47 @@ export class RequestReader {
   private fail(code: HandshakeFailureCode, message: string): never {
     throw new HandshakeError(code, message, {}, this.requestLine?.method === 'HEAD');
   }
+}
+
+/** Field names a handshake usually carries, by length: read without a string of their own. */
+const KNOWN_FIELDS: string[][] = [];
+for (const name of [
+  'host',
+  'upgrade',
+  'connection',
+  'origin',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'user-agent',
+  'pragma',
+  'cache-control',
+  'accept-encoding',
+  'accept-language',
+  'cookie',
+  'authorization',
+  'content-length',
+  'transfer-encoding',
+]) {
+  (KNOWN_FIELDS[name.length] ??= []).push(name);
+}
+
+/**
+ * A field name, buf[start, end) (tchars only), lower-cased (RFC 9110 §5.1:
+ * case-insensitive). A tchar ORed with 0x20 is a lower-case letter or "-"
+ * only if it was that letter in either case, or "-".
+ */
+function fieldName(buf: Buffer, start: number, end: number): string {
+  const candidates = KNOWN_FIELDS[end - start];
+  if (candidates) {
+    for (const name of candidates) {
+      let i = 0;
+      while (i < name.length && (buf[start + i] | 0x20) === name.charCodeAt(i)) i++;
+      if (i === name.length) return name;
+    }
+  }
+  return buf.toString('latin1', start, end).toLowerCase();
 }
 
 export interface UpgradePolicy {
@@ -200,9 +261,10 @@ export function requestPath(target: string): string | undefined {
 
 /**
  * RFC 9110 §5.6.1: visit each trimmed, non-empty element of a comma-separated
- * field, in order, until `visit` returns true; true if it did. No arrays built.
+ * field, in order, until `visit(element, arg)` returns true; true if it did.
+ * No arrays built, and no closure: `arg` is what the visitor needs.
  */
-function someElement(values: readonly string[] | undefined, visit: (element: string) => boolean): boolean {
+function someElement<A>(values: readonly string[] | undefined, visit: (element: string, arg: A) => boolean, arg: A): boolean {
   if (values === undefined) return false;
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
@@ -210,26 +272,32 @@ function someElement(values: readonly string[] | undefined, visit: (element: str
       let end = value.indexOf(',', start);
       if (end === -1) end = value.length;
       const element = trimOws(value, start, end);
-      if (element !== '' && visit(element)) return true;
+      if (element !== '' && visit(element, arg)) return true;
       start = end + 1;
     }
   }
   return false;
 }
 
+function pushElement(element: string, out: string[]): boolean {
+  out.push(element);
+  return false;
+}
+
+function isElement(element: string, token: string): boolean {
+  return element.length === token.length && element.toLowerCase() === token;
+}
+
 /** Split a comma-separated field into its trimmed, non-empty elements (RFC 9110 §5.6.1). */
 export function listElements(values: readonly string[] | undefined): string[] {
   const out: string[] = [];
-  someElement(values, (element) => {
-    out.push(element);
-    return false;
-  });
+  someElement(values, pushElement, out);
   return out;
 }
 
 /** Whether a comma-separated field lists `token` (lower case), in any case. */
 function hasToken(values: readonly string[] | undefined, token: string): boolean {
-  return someElement(values, (element) => element.length === token.length && element.toLowerCase() === token);
+  return someElement(values, isElement, token);
 }
 
 /** Header fields given as flat name/value pairs (node's rawHeaders), by lower-cased name, in order. */
@@ -340,18 +408,17 @@ function checkUpgrade(request: HttpRequest, policy: UpgradePolicy): UpgradeReque
   if (key === undefined || !KEY.test(key)) {
     throw new HandshakeError('INVALID_KEY', 'Sec-WebSocket-Key must be one base64 value of 16 bytes');
   }
-  return { key, host, ...validateWebSocketFields(request, target.path, policy) };
+  return validateWebSocketFields(request, target.path, policy, key, host);
 }
-
-/** What both opening handshakes (RFC 6455 §4.2.1, RFC 8441 §5) check alike, after their own rules. */
-export type WebSocketFields = Omit<UpgradeRequest, 'key' | 'host'>;
 
 /**
  * The fields RFC 8441 §5 keeps from RFC 6455 §4.2.1: Origin, the resource
  * name (`path`, the target's path without its query), Sec-WebSocket-Protocol
- * and Sec-WebSocket-Extensions. Throws HandshakeError.
+ * and Sec-WebSocket-Extensions; checked alike by both opening handshakes
+ * (RFC 6455 §4.2.1, RFC 8441 §5) after their own rules, with the `key` and
+ * `host` those found. Throws HandshakeError.
  */
-export function validateWebSocketFields(request: HttpRequest, path: string, policy: UpgradePolicy): WebSocketFields {
+export function validateWebSocketFields(request: HttpRequest, path: string, policy: UpgradePolicy, key: string, host: string): UpgradeRequest {
   const { headers } = request;
   const origins = headers.get('origin');
   const origin = single(headers, 'origin');
@@ -374,6 +441,8 @@ export function validateWebSocketFields(request: HttpRequest, path: string, poli
   const extensions = headers.get('sec-websocket-extensions') ?? [];
   const extensionOffers = parseExtensions(extensions);
   return {
+    key,
+    host,
     target: request.target,
     path,
     origin,
@@ -384,9 +453,15 @@ export function validateWebSocketFields(request: HttpRequest, path: string, poli
   };
 }
 
+/** crypto.hash (Node 20.12+): a one-shot digest without a Hash object. */
+const oneShotHash: ((algorithm: string, data: string, encoding: 'base64') => string) | undefined = (
+  crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }
+).hash;
+
 /** RFC 6455 §4.2.2 item 5.4: base64(SHA-1(key + GUID)). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+  if (oneShotHash) return oneShotHash('sha1', key + WEBSOCKET_GUID, 'base64');
+  return crypto.createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
 }
 
 /**
@@ -430,14 +505,28 @@ export interface AcceptResponse {
   headers?: ResponseHeaders;
 }
 
+const ACCEPT_HEAD = Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ', 'latin1');
+const CRLF = '\r\n';
+const CRLF_CRLF = '\r\n\r\n';
+
 /** RFC 6455 §4.2.2 item 5: the 101 response that completes the handshake. */
 export function buildAcceptResponse({ key, protocol, extensions, headers }: AcceptResponse): Buffer {
   // Our own fields are written as they are; every other one is checked (RFC 9110 §5.1, §5.5).
-  let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
-  if (protocol !== undefined) head += headerLines([['Sec-WebSocket-Protocol', protocol]]);
-  if (extensions) head += headerLines([['Sec-WebSocket-Extensions', extensions]]);
-  if (headers) head += headerLines(headers);
-  return Buffer.from(`${head}\r\n`, 'latin1');
+  let rest = CRLF_CRLF;
+  if (protocol !== undefined || extensions || headers) {
+    rest = CRLF;
+    if (protocol !== undefined) rest += headerLines([['Sec-WebSocket-Protocol', protocol]]);
+    if (extensions) rest += headerLines([['Sec-WebSocket-Extensions', extensions]]);
+    if (headers) rest += headerLines(headers);
+    rest += CRLF;
+  }
+  // One buffer, the fixed head copied in: no string of the whole response.
+  const accept = acceptKey(key);
+  const response = Buffer.allocUnsafe(ACCEPT_HEAD.length + accept.length + rest.length);
+  ACCEPT_HEAD.copy(response, 0);
+  response.write(accept, ACCEPT_HEAD.length, 'latin1');
+  response.write(rest, ACCEPT_HEAD.length + accept.length, 'latin1');
+  return response;
 }
 
 /**

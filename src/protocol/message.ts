@@ -40,6 +40,8 @@ function join(pieces: readonly Buffer[], length: number): Buffer {
   return pieces.length === 1 ? pieces[0] : pieces.length === 0 ? EMPTY_BUFFER : Buffer.concat(pieces, length);
 }
 
+const NO_PIECES: readonly Buffer[] = [];
+
 /** Pieces smaller than this, after the first, are copied together rather than kept one by one. */
 export const COALESCE_BELOW = 1024;
 /** A buffer of copied pieces starts this small and doubles up to COALESCE_MAX. */
@@ -125,16 +127,22 @@ export class MessageAssembler implements FrameSink {
   private wireLength = 0;
   /** Decoded bytes kept so far (after inflating, for a compressed message). */
   private messageLength = 0;
-  private readonly pieces = new PieceList();
+  // What is held for a message, made only while one needs it (an idle connection holds none of it):
+  /** The message's one piece, while it has only one (the usual case: a whole message in one read). */
+  private piece: Buffer | undefined = undefined;
+  /** Its pieces, once it has more than one. */
+  private pieces: PieceList | undefined = undefined;
   /** RFC 7692 §6: the message's first frame had RSV1; its payloads wait in `compressedPieces`. */
   private compressed = false;
-  private readonly compressedPieces = new PieceList();
-  private readonly utf8 = new Utf8Validator();
+  private compressedPieces: PieceList | undefined = undefined;
+  /** RFC 6455 §8.1: the DFA, for text that arrives split. */
+  private utf8: Utf8Validator | undefined = undefined;
   // The frame being received.
   private frameOpcode = 0;
   private frameFin = false;
   private frameLength = 0;
-  private controlPieces: Buffer[] = [];
+  /** A control frame's payload: its one piece, or (split across reads) its pieces. */
+  private controlPiece: Buffer | Buffer[] | undefined = undefined;
 
   constructor(
     private readonly handler: MessageHandler,
@@ -148,7 +156,7 @@ export class MessageAssembler implements FrameSink {
 
   /** Buffers held for the data message being assembled: bounded by its bytes, not its fragments. */
   get heldBuffers(): number {
-    return this.pieces.buffers + this.compressedPieces.buffers;
+    return (this.pieces?.buffers ?? (this.piece ? 1 : 0)) + (this.compressedPieces?.buffers ?? 0);
   }
 
   /** A data message has started and not ended yet. */
@@ -196,11 +204,14 @@ export class MessageAssembler implements FrameSink {
 
   onFramePayload(data: Buffer): void {
     if (isControlOpcode(this.frameOpcode)) {
-      this.controlPieces.push(data);
+      const held = this.controlPiece;
+      if (held === undefined) this.controlPiece = data;
+      else if (Array.isArray(held)) held.push(data);
+      else this.controlPiece = [held, data];
       return;
     }
     if (this.compressed) {
-      this.compressedPieces.push(data);
+      (this.compressedPieces ??= new PieceList()).push(data);
       return;
     }
     this.append(data, this.fragments === 1 && this.frameFin && data.length === this.frameLength);
@@ -218,11 +229,21 @@ export class MessageAssembler implements FrameSink {
     if (this.messageOpcode === Opcode.TEXT) {
       // RFC 6455 §8.1: fail as soon as the bytes cannot be UTF-8. A whole
       // message takes the native check; anything split, the DFA.
-      if (whole ? !isValidUtf8(data) : this.utf8.write(data) !== -1) {
+      if (whole ? !isValidUtf8(data) : (this.utf8 ??= new Utf8Validator()).write(data) !== -1) {
         throw new ProtocolError('INVALID_UTF8', 'text message is not valid UTF-8');
       }
     }
-    this.pieces.push(data);
+    if (data.length === 0) return;
+    if (this.pieces) {
+      this.pieces.push(data);
+    } else if (this.piece === undefined) {
+      this.piece = data;
+    } else {
+      this.pieces = new PieceList();
+      this.pieces.push(this.piece);
+      this.pieces.push(data);
+      this.piece = undefined;
+    }
   }
 
   private tooBig(): never {
@@ -232,29 +253,34 @@ export class MessageAssembler implements FrameSink {
   onFrameEnd(): void {
     const opcode = this.frameOpcode;
     if (isControlOpcode(opcode)) {
-      const payload = join(this.controlPieces, this.frameLength);
-      this.controlPieces = [];
+      const held = this.controlPiece;
+      this.controlPiece = undefined;
+      const payload = held === undefined ? EMPTY_BUFFER : Array.isArray(held) ? join(held, this.frameLength) : held;
       this.handler.onControl(opcode, payload);
       return;
     }
     if (!this.frameFin) return;
     if (this.compressed) {
       // RFC 7692 §7.2.2: the whole message inflates at once, within what is left of the cap.
-      const inflated = this.inflater!.inflate(this.compressedPieces.pieces, this.maxPayload - this.messageLength);
-      this.compressedPieces.clear();
+      const pieces = this.compressedPieces;
+      this.compressedPieces = undefined;
+      const inflated = this.inflater!.inflate(pieces ? pieces.pieces : NO_PIECES, this.maxPayload - this.messageLength);
       if (inflated === undefined) this.tooBig();
       this.append(inflated, true);
     }
     const isBinary = this.messageOpcode === Opcode.BINARY;
-    if (!isBinary) {
+    if (!isBinary && this.utf8) {
       // RFC 6455 §8.1: a message may not end inside a code point. (A payload
-      // checked whole never reached the DFA, which is then still complete.)
+      // checked whole never reached the DFA.)
       if (!this.utf8.complete) {
         throw new ProtocolError('INVALID_UTF8', 'text message ends inside a UTF-8 sequence');
       }
-      this.utf8.reset();
+      this.utf8 = undefined;
     }
-    const data = this.pieces.take();
+    const pieces = this.pieces;
+    const data = pieces ? pieces.take() : (this.piece ?? EMPTY_BUFFER);
+    this.piece = undefined;
+    this.pieces = undefined;
     this.messageOpcode = 0;
     this.fragments = 0;
     this.wireLength = 0;

@@ -43,6 +43,7 @@ import {
   validateUpgrade,
   EMPTY_BUFFER,
 } from '../protocol/index.js';
+import { Deadlines } from './deadlines.js';
 import { WebSocketError } from './errors.js';
 import {
   type H2Answer,
@@ -66,7 +67,7 @@ import {
   typedOption,
 } from './options.js';
 import { HandshakeRequest } from './request.js';
-import { type SocketOptions, type Transport, WebSocket, abortWebSocket, startWebSocket, trackWebSocket } from './websocket.js';
+import { type SocketOptions, type Transport, type WebSocketOwner, WebSocket, abortWebSocket, startWebSocket, trackWebSocket } from './websocket.js';
 
 export { DEFAULTS, RETRY_AFTER_SECONDS };
 
@@ -202,17 +203,35 @@ interface Handshake {
 /** An answer built and checked before anything is sent: HTTP/1.1 bytes, or HTTP/2 fields and content. */
 type Answer = Buffer | H2Answer;
 
-/** A handshake in progress: its deadline, and what to undo when it ends. */
+/**
+ * A handshake in progress (its deadline is in the server's `deadlines`). One
+ * object per handshake; its socket's listeners are module-level functions
+ * that find it on the socket (kPending), not closures per connection.
+ */
 interface Pending {
-  timer: NodeJS.Timeout;
+  server: WebSocketServer;
   request: HandshakeRequest | undefined;
-  onClose: () => void;
-  /** Standalone mode: stop reading the request head. */
-  detach: (() => void) | undefined;
+  /** Standalone mode: the request head being read (its 'data' listener is onHeadData). */
+  reader: RequestReader | undefined;
+  /** h2c with prior knowledge: the preface sniffer, until the first bytes tell HTTP/1.1 from HTTP/2. */
+  sniffer: PrefaceSniffer | undefined;
 }
 
-/** Sockets a WebSocketServer has taken for a handshake: a second handleUpgrade on one throws, as in ws. */
+const kPending = Symbol('strictws.pending');
+type PendingSocket = Duplex & { [kPending]?: Pending };
+// The module-level socket listeners' way into a server's private methods.
+let settleHandshake: (server: WebSocketServer, socket: Endpoint) => boolean;
+let takeHeadData: (server: WebSocketServer, socket: Socket, pending: Pending, chunk: Buffer) => void;
+
+/**
+ * Sockets a WebSocketServer has taken for a handshake: a second handleUpgrade on one throws, as in ws.
+ * Those of the standalone server are known by their kPending property instead (no WeakSet entry each).
+ */
 const taken = new WeakSet<Duplex>();
+
+function isTaken(socket: Duplex): boolean {
+  return kPending in socket || taken.has(socket);
+}
 /** The strictws servers attached to each http.Server, in the order their 'upgrade' listeners run. */
 const attachedTo = new WeakMap<HttpServer | HttpsServer, WebSocketServer[]>();
 
@@ -229,17 +248,34 @@ export class WebSocketServer extends EventEmitter {
   private readonly streams = new WeakSet<Duplex>();
   private readonly attached: HttpServer | HttpsServer | undefined;
   private readonly pending = new Map<Endpoint, Pending>();
+  /** The handshakes' deadlines: one timer for all of them. */
+  private readonly deadlines: Deadlines<Endpoint>;
   /** Sockets (and HTTP/2 streams) of accepted WebSockets not yet closed. */
   private open = 0;
+  /** Told by each accepted WebSocket when its socket closes. */
+  private readonly owner: WebSocketOwner;
   private readonly heartbeatTimer: NodeJS.Timeout | undefined;
   /** A heartbeat round has pinged and awaits its check. */
   private heartbeatPending = false;
   private closing: Promise<void> | undefined;
 
+  static {
+    settleHandshake = (server, socket) => server.settle(socket);
+    takeHeadData = (server, socket, pending, chunk) => server.headData(socket, pending, chunk);
+  }
+
   constructor(options: ServerOptions, callback?: () => void) {
     super();
     this.settings = resolveSettings(options, callback);
     this.options = options;
+    this.deadlines = new Deadlines(this.settings.handshakeTimeout, (socket) => this.timedOut(socket));
+    const clients = options.clientTracking === false ? undefined : this.clients;
+    this.owner = {
+      clients,
+      closed: () => {
+        this.open--;
+      },
+    };
     this.deflate = resolveDeflateOptions(deflateOption(options.perMessageDeflate));
     if (options.server) {
       this.attached = options.server;
@@ -290,7 +326,7 @@ export class WebSocketServer extends EventEmitter {
    * Throws if this socket was already given to a handleUpgrade.
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback): void {
-    if (taken.has(socket)) {
+    if (isTaken(socket)) {
       throw new Error('handleUpgrade() was called more than once with the same socket');
     }
     if (typeof callback !== 'function') throw new TypeError('handleUpgrade: callback must be a function');
@@ -357,7 +393,7 @@ export class WebSocketServer extends EventEmitter {
     if (owner !== this) {
       if (owner !== undefined || http.listenerCount('upgrade') > servers.length || servers.at(-1) !== this) return;
     }
-    if (taken.has(socket)) return;
+    if (isTaken(socket)) return;
     this.takeUpgrade(HandshakeRequest.fromNode(request, socket as Socket), socket as Socket, head, this.emitConnection);
   };
 
@@ -367,7 +403,7 @@ export class WebSocketServer extends EventEmitter {
    * (or takes ...args): `(ws) => …` listeners cost no IncomingMessage.
    */
   private readonly emitConnection = (ws: WebSocket, request: HandshakeRequest): void => {
-    const wanted = request.built || this.listeners('connection').some((listener) => listener.length !== 1);
+    const wanted = request.built || this.listeners('connection').some(takesRequest);
     this.emit('connection', ws, wanted ? request.incoming : undefined);
   };
 
@@ -386,7 +422,7 @@ export class WebSocketServer extends EventEmitter {
     this.streams.add(stream);
     const incoming = HandshakeRequest.ofMessage(request, stream.session!.socket as Socket, h2IncomingMessage(request, stream));
     if (this.atCapacity(stream, incoming)) return;
-    this.begin(stream, incoming, undefined);
+    this.begin(stream, incoming, undefined, undefined);
     if (request.method !== 'CONNECT' && this.answerPlainRequest(incoming, stream)) return;
     let upgrade: UpgradeRequest;
     try {
@@ -405,47 +441,53 @@ export class WebSocketServer extends EventEmitter {
       socket.destroy();
       return;
     }
-    guardErrors(socket);
-    taken.add(socket);
-    // Past the cap, answer at once: no reader, no timer, no slot for this socket.
-    if (this.atCapacity(socket, undefined)) return;
-    const reader = new RequestReader(this.settings);
+    socket.on('error', destroyOnError);
+    // Past the cap, answer at once: no reader, no deadline, no slot for this socket.
+    if (this.atCapacity(socket, undefined)) {
+      taken.add(socket);
+      return;
+    }
     // With `http2` and no TLS: h2c with prior knowledge, told apart by its preface (RFC 9113 §3.4).
-    let sniffer = this.h2 && !this.options.tls ? new PrefaceSniffer() : undefined;
-    const onData = (chunk: Buffer): void => {
-      if (sniffer) {
-        const sniffed = sniffer.push(chunk);
-        if (!sniffed) return;
-        sniffer = undefined;
-        chunk = sniffed.bytes;
-        if (sniffed.transport === 'h2') {
-          // An HTTP/2 connection: each of its WebSocket streams counts, not the connection.
-          this.settle(socket);
-          this.h2!.take(socket, chunk);
-          return;
-        }
-      }
-      let request;
-      try {
-        request = reader.push(chunk);
-      } catch (error) {
-        if (!(error instanceof HandshakeError)) throw error;
-        this.refuseWith(socket, error, undefined);
+    const sniffer = this.h2 && !this.options.tls ? new PrefaceSniffer() : undefined;
+    this.begin(socket, undefined, new RequestReader(this.settings), sniffer);
+    socket.on('data', onHeadData);
+  }
+
+  /** Bytes of a request head (standalone mode), until it is complete. */
+  private headData(socket: Socket, pending: Pending, chunk: Buffer): void {
+    const sniffer = pending.sniffer;
+    if (sniffer) {
+      const sniffed = sniffer.push(chunk);
+      if (!sniffed) return;
+      pending.sniffer = undefined;
+      chunk = sniffed.bytes;
+      if (sniffed.transport === 'h2') {
+        // An HTTP/2 connection: each of its WebSocket streams counts, not the connection.
+        this.settle(socket);
+        this.h2!.take(socket, chunk);
         return;
       }
-      if (!request) return;
-      // The timer keeps running through validation and `authenticate`.
-      socket.off('data', onData);
-      const handshake = HandshakeRequest.parsed(request, socket);
-      this.pending.get(socket)!.request = handshake;
-      if (this.answerPlainRequest(handshake, socket)) return;
-      // Without `authenticate` the 101 is sent before this returns, so no
-      // 'data' can come in between; with it, hold the client's first frames.
-      if (this.options.authenticate) socket.pause();
-      this.upgrade(handshake, socket, reader.rest, this.emitConnection);
-    };
-    this.begin(socket, undefined, () => socket.off('data', onData));
-    socket.on('data', onData);
+    }
+    const reader = pending.reader!;
+    let request;
+    try {
+      request = reader.push(chunk);
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      this.refuseWith(socket, error, undefined);
+      return;
+    }
+    if (!request) return;
+    // The deadline keeps running through validation and `authenticate`.
+    socket.off('data', onHeadData);
+    pending.reader = undefined;
+    const handshake = HandshakeRequest.parsed(request, socket);
+    pending.request = handshake;
+    if (this.answerPlainRequest(handshake, socket)) return;
+    // Without `authenticate` the 101 is sent before this returns, so no
+    // 'data' can come in between; with it, hold the client's first frames.
+    if (this.options.authenticate) socket.pause();
+    this.upgrade(handshake, socket, reader.rest, this.emitConnection);
   }
 
   /** Attached and noServer modes: node:http has read the request; the handshake's deadline starts now. */
@@ -459,33 +501,42 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     if (this.atCapacity(socket, request)) return;
-    this.begin(socket, request, undefined);
+    this.begin(socket, request, undefined, undefined);
     this.upgrade(request, socket, head, callback);
   }
 
-  /** Count the handshake and arm its deadline: 408 if it has not been answered by then. */
-  private begin(socket: Endpoint, request: HandshakeRequest | undefined, detach: (() => void) | undefined): void {
-    const timer = setTimeout(() => {
-      const timedOut = this.pending.get(socket);
-      this.refuseWith(socket, new HandshakeError('HANDSHAKE_TIMEOUT', 'handshake timed out'), timedOut?.request);
-    }, this.settings.handshakeTimeout);
-    timer.unref();
-    const onClose = (): void => void this.settle(socket);
-    this.pending.set(socket, { timer, request, onClose, detach });
-    socket.once('close', onClose);
+  /** Count the handshake and set its deadline: 408 if it has not been answered by then. */
+  private begin(
+    socket: Endpoint,
+    request: HandshakeRequest | undefined,
+    reader: RequestReader | undefined,
+    sniffer: PrefaceSniffer | undefined,
+  ): void {
+    const pending: Pending = { server: this, request, reader, sniffer };
+    this.pending.set(socket, pending);
+    this.deadlines.add(socket);
+    (socket as PendingSocket)[kPending] = pending;
+    socket.on('close', onPendingClose);
+  }
+
+  /** The handshake deadline passed: 408. */
+  private timedOut(socket: Endpoint): void {
+    const pending = this.pending.get(socket);
+    this.refuseWith(socket, new HandshakeError('HANDSHAKE_TIMEOUT', 'handshake timed out'), pending?.request);
   }
 
   /**
-   * End a handshake in progress: stop its timer and forget it. False if it
+   * End a handshake in progress: forget it and its deadline. False if it
    * had already ended (answered, timed out, closed): then nothing more may be sent.
    */
   private settle(socket: Endpoint): boolean {
     const entry = this.pending.get(socket);
     if (!entry) return false;
     this.pending.delete(socket);
-    clearTimeout(entry.timer);
-    socket.off('close', entry.onClose);
-    entry.detach?.();
+    this.deadlines.delete(socket);
+    (socket as PendingSocket)[kPending] = undefined;
+    socket.off('close', onPendingClose);
+    if (entry.reader) socket.off('data', onHeadData);
     return true;
   }
 
@@ -614,20 +665,14 @@ export class WebSocketServer extends EventEmitter {
     // RFC 8441 §5: a 2xx completes the handshake; the stream stays open both ways.
     else (socket as ServerHttp2Stream).respond(buildConnectResponse({ key: upgrade.key, protocol, extensions: agreement?.response }));
     this.open++;
-    socket.once('close', this.onOpenSocketClose);
     const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate);
     const ws = new WebSocket(socket, this.settings.socket, protocol, agreement?.response, deflate, transport);
-    if (this.options.clientTracking !== false) {
-      // No listener closure here: it would keep this scope, `request` included, alive per client.
-      trackWebSocket(ws, this.clients);
-    }
+    // Joins `clients` (unless clientTracking is false) and counts its socket until 'close':
+    // no listener closure, which would keep this scope, `request` included, alive per client.
+    trackWebSocket(ws, this.owner);
     callback(ws, request);
     startWebSocket(ws, head);
   }
-
-  private readonly onOpenSocketClose = (): void => {
-    this.open--;
-  };
 
   /**
    * RFC 6455 §4.2.2 item 5.5: `handleProtocols(Set, request)` picks one of the
@@ -806,6 +851,11 @@ function resolveSettings(options: ServerOptions, callback: unknown): Settings {
 }
 
 
+/** A 'connection' listener that declares a second parameter (or ...args) gets the IncomingMessage. */
+function takesRequest(listener: { length: number }): boolean {
+  return listener.length !== 1;
+}
+
 function firstOffered(offered: readonly string[]): string | undefined {
   return offered[0];
 }
@@ -829,6 +879,18 @@ function isRefusal(value: unknown): value is { status: number; body?: string; he
 
 function destroyOnError(this: Duplex): void {
   this.destroy();
+}
+
+/** A socket closed during its handshake. */
+function onPendingClose(this: PendingSocket): void {
+  const pending = this[kPending];
+  if (pending) settleHandshake(pending.server, this as Endpoint);
+}
+
+/** Standalone mode: bytes of the request head. */
+function onHeadData(this: PendingSocket, chunk: Buffer): void {
+  const pending = this[kPending];
+  if (pending) takeHeadData(pending.server, this as Socket, pending, chunk);
 }
 
 /** Until a WebSocket owns the socket, an error (a reset) destroys it instead of crashing. */

@@ -28,6 +28,7 @@ import {
   type PerMessageDeflate,
   type ProtocolError,
 } from '../protocol/index.js';
+import { Deadlines } from './deadlines.js';
 import { WebSocketError } from './errors.js';
 import { checkOptions } from './options.js';
 import { type SendCallback, Sender, type SenderOwner } from './sender.js';
@@ -82,6 +83,26 @@ const BINARY = 2;
 export type Transport = 'http/1.1' | 'h2';
 
 const kLink = Symbol('strictws.link');
+
+/** Bits of Link#armed: which of its deadlines are set. */
+const CLOSE_DEADLINE = 1;
+const MESSAGE_DEADLINE = 2;
+
+/** The deadlines of the connections that share one set of options (one server's): one timer each, not one per connection. */
+interface SharedDeadlines {
+  close: Deadlines<Link>;
+  message: Deadlines<Link>;
+}
+const deadlinesOf = new WeakMap<SocketOptions, SharedDeadlines>();
+
+function sharedDeadlines(options: SocketOptions): SharedDeadlines {
+  let deadlines = deadlinesOf.get(options);
+  if (!deadlines) {
+    deadlines = { close: new Deadlines(options.closeTimeout, closeTimedOut), message: new Deadlines(options.messageTimeout, messageTimedOut) };
+    deadlinesOf.set(options, deadlines);
+  }
+  return deadlines;
+}
 type TaggedStream = Duplex & { [kLink]?: Link };
 
 function toBuffer(data: Sendable): Buffer {
@@ -282,10 +303,17 @@ function checkSendOptions(options: SendOptions): void {
   }
 }
 
-/** @internal Join `clients`; leave it when the socket closes, before 'close' is emitted. */
-export function trackWebSocket(ws: WebSocket, clients: Set<WebSocket>): void {
-  linkOf(ws).tracker = clients;
-  clients.add(ws);
+/** @internal What a server keeps of its WebSockets: the `clients` set (unless not tracked), and a count of open sockets. */
+export interface WebSocketOwner {
+  readonly clients: Set<WebSocket> | undefined;
+  /** The WebSocket's socket closed (before 'close' is emitted). */
+  closed(): void;
+}
+
+/** @internal Join the owner's `clients`; leave it and tell the owner when the socket closes, before 'close' is emitted. */
+export function trackWebSocket(ws: WebSocket, owner: WebSocketOwner): void {
+  linkOf(ws).owner = owner;
+  owner.clients?.add(ws);
 }
 
 /** @internal Feed the bytes that arrived with the handshake, then start reading. */
@@ -306,16 +334,16 @@ class Link implements ConnectionHandler, SenderOwner {
   transportClosed = false;
   /** The type of a message being sent in fragments, as accepted (TEXT or BINARY), or 0. */
   sending = 0;
-  /** The server's `clients` set, which this leaves on close (a field, not a listener closure per client). */
-  tracker: Set<WebSocket> | undefined = undefined;
+  /** The server's, told on close (a field, not a listener closure per client). */
+  owner: WebSocketOwner | undefined = undefined;
   /** send() returned false or reading paused: a 'drain' is owed. */
   private drainOwed = false;
   /** The first failure, reported as 'error'. */
   private failure: ProtocolError | WebSocketError | undefined = undefined;
   /** A listener's exception, thrown again once the read is handled (no 'error' listener). */
   private thrown: { error: unknown } | undefined = undefined;
-  private closeTimer: NodeJS.Timeout | undefined = undefined;
-  private messageTimer: NodeJS.Timeout | undefined = undefined;
+  /** CLOSE_DEADLINE, MESSAGE_DEADLINE: the deadlines set (in the shared lists). */
+  private armed = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -348,10 +376,7 @@ class Link implements ConnectionHandler, SenderOwner {
   // ConnectionHandler: what the protocol core tells us.
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.messageTimer) {
-      clearTimeout(this.messageTimer);
-      this.messageTimer = undefined;
-    }
+    if (this.armed & MESSAGE_DEADLINE) this.disarm(MESSAGE_DEADLINE);
     if (!this.dispatch('message', isBinary && this.binaryType !== 'nodebuffer' ? convert(data, this.binaryType) : data, isBinary)) return;
     // Per-message backpressure: past the mark, take no further message out of what was read.
     if (this.sender.bufferedAmount > this.options.highWaterMark && !this.stream.destroyed) this.pauseReading();
@@ -409,9 +434,9 @@ class Link implements ConnectionHandler, SenderOwner {
     // Receive-side backpressure: stop reading a peer we cannot answer.
     if (this.sender.bufferedAmount > this.options.highWaterMark && !stream.destroyed) this.pauseReading();
     // A message started and not finished must finish in time.
-    if (this.connection.inMessage && !this.messageTimer && this.connection.state === 'OPEN') {
-      this.messageTimer = setTimeout(messageTimedOut, this.options.messageTimeout, this);
-      this.messageTimer.unref();
+    if (this.connection.inMessage && !(this.armed & MESSAGE_DEADLINE) && this.connection.state === 'OPEN') {
+      this.armed |= MESSAGE_DEADLINE;
+      sharedDeadlines(this.options).message.add(this);
     }
   }
 
@@ -433,9 +458,13 @@ class Link implements ConnectionHandler, SenderOwner {
     this.transportClosed = true;
     this.connection.abort();
     this.sender.drop();
-    this.tracker?.delete(this.ws);
-    if (this.closeTimer) clearTimeout(this.closeTimer);
-    if (this.messageTimer) clearTimeout(this.messageTimer);
+    const owner = this.owner;
+    if (owner) {
+      owner.closed();
+      owner.clients?.delete(this.ws);
+    }
+    if (this.armed & CLOSE_DEADLINE) this.disarm(CLOSE_DEADLINE);
+    if (this.armed & MESSAGE_DEADLINE) this.disarm(MESSAGE_DEADLINE);
     const status = this.connection.closeStatus!;
     this.ws.emit('close', status.code, status.reason);
   }
@@ -445,7 +474,7 @@ class Link implements ConnectionHandler, SenderOwner {
    * the peer learns why; `closeTimeout` bounds it). Nothing more is delivered.
    */
   messageTimedOut(): void {
-    this.messageTimer = undefined;
+    this.armed &= ~MESSAGE_DEADLINE;
     if (!this.connection.inMessage || this.connection.state !== 'OPEN') return;
     this.connection.close(POLICY_VIOLATION, 'message not finished in time');
     this.armCloseTimer();
@@ -504,9 +533,21 @@ class Link implements ConnectionHandler, SenderOwner {
   }
 
   armCloseTimer(): void {
-    if (this.closeTimer || this.transportClosed) return;
-    this.closeTimer = setTimeout(destroyStream, this.options.closeTimeout, this.stream);
-    this.closeTimer.unref();
+    if (this.armed & CLOSE_DEADLINE || this.transportClosed) return;
+    this.armed |= CLOSE_DEADLINE;
+    sharedDeadlines(this.options).close.add(this);
+  }
+
+  /** The closing handshake's time is up: destroy the stream. */
+  closeTimedOut(): void {
+    this.armed &= ~CLOSE_DEADLINE;
+    destroyStream(this.stream);
+  }
+
+  private disarm(which: number): void {
+    this.armed &= ~which;
+    const deadlines = sharedDeadlines(this.options);
+    (which === CLOSE_DEADLINE ? deadlines.close : deadlines.message).delete(this);
   }
 
   /** Emit an event of the parser's; false if a listener threw. */
@@ -592,6 +633,10 @@ function isHttp2Stream(stream: Duplex): stream is Http2Stream {
 
 function messageTimedOut(link: Link): void {
   link.messageTimedOut();
+}
+
+function closeTimedOut(link: Link): void {
+  link.closeTimedOut();
 }
 
 function onStreamData(this: TaggedStream, chunk: Buffer): void {
