@@ -66,6 +66,21 @@ describe('sendFrame batches the frames of one tick (issue #14 item 3)', () => {
     ws.terminate();
   });
 
+  it('emits no drain when the stream drains after sends that all returned true', async () => {
+    // The stream's own mark is tiny, so the batch makes it emit 'drain'; ours is not reached.
+    const stream = new Recorder({ writableHighWaterMark: 16 });
+    const ws = new WebSocket(stream, { ...OPTIONS, highWaterMark: 1 << 20, maxBufferedAmount: 1 << 20 });
+    let drains = 0;
+    ws.on('drain', () => drains++);
+    const streamDrained = new Promise<void>((resolve) => stream.once('drain', resolve));
+    const frame = encodeMessage(Buffer.alloc(400, 'x'), false);
+    expect([ws.sendFrame(frame), ws.sendFrame(frame), ws.sendFrame(frame)]).toEqual([true, true, true]);
+    await streamDrained;
+    await tick();
+    expect(drains).toBe(0);
+    ws.terminate();
+  });
+
   it('closes with 1008 SEND_BUFFER_LIMIT once a tick\'s frames pass maxBufferedAmount, after the frames accepted', async () => {
     const stream = new Recorder();
     const ws = new WebSocket(stream, { ...OPTIONS, maxBufferedAmount: 1000 });

@@ -443,8 +443,10 @@ class Link implements ConnectionHandler, SenderOwner {
   handleDrain(): void {
     // Still over the mark with held messages: onReleased() looks again once they go.
     if (this.sender.held > 0 && this.sender.bufferedAmount >= this.options.highWaterMark) return;
+    // 'drain' only after a send() that returned false; a socket drain alone is not one.
+    const owed = this.drainOwed;
     this.drainOwed = false;
-    this.ws.emit('drain');
+    if (owed) this.ws.emit('drain');
     if (this.connection.paused) this.read(undefined);
     if (!this.connection.paused && this.stream.isPaused() && !this.transportClosed) this.stream.resume();
   }
