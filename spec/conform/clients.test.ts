@@ -6,7 +6,7 @@
  * Selections (to keep npm test reasonable; docs/conformance.md): the Node
  * clients run sections 1-10 whole, Chromium and python3-websockets sections
  * 1-7 and 10; all four run one case of each compression subsection (12.N.1,
- * 13.N.1); Chromium leaves out 3.2-3.4 (below). STRICTWS_UPDATE_CLIENTS=1 rewrites the expected files from the run.
+ * 13.N.1); Chromium leaves out 3.2-3.4 and python3-websockets 3.2-3.3 (below). STRICTWS_UPDATE_CLIENTS=1 rewrites the expected files from the run.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +52,8 @@ const CLIENTS: { agent: string; cases: string; exclude?: string; skip: () => boo
   { agent: 'undici', cases: NODE_CASES, skip: () => false, drive: async (url, agent) => void (await runDriver(UndiciWebSocket, url, agent)) },
   // 3.2-3.4 race Chromium's echo (one write per frame) against its failing the bad frame: OK or NON-STRICT from run to run.
   { agent: 'chromium', cases: SLOW_CLIENT_CASES, exclude: '3.2,3.3,3.4', skip: () => skipWithout(peers.chromium), drive: chromium },
-  { agent: 'python3-websockets', cases: SLOW_CLIENT_CASES, skip: () => skipWithout(peers.pythonWebsockets), drive: python },
+  // 3.2-3.3 race the same way for python3-websockets under load (its 3.4 gets the bad frame byte by byte, after the echo).
+  { agent: 'python3-websockets', cases: SLOW_CLIENT_CASES, exclude: '3.2,3.3', skip: () => skipWithout(peers.pythonWebsockets), drive: python },
 ];
 
 describe('strictws conform --serve against real clients', () => {
