@@ -43,6 +43,7 @@ import {
   validateUpgrade,
   EMPTY_BUFFER,
 } from '../protocol/index.js';
+import { watchDeflateIdle } from './deflate-pool.js';
 import { WebSocketError } from './errors.js';
 import {
   type H2Answer,
@@ -615,7 +616,7 @@ export class WebSocketServer extends EventEmitter {
     else (socket as ServerHttp2Stream).respond(buildConnectResponse({ key: upgrade.key, protocol, extensions: agreement?.response }));
     this.open++;
     socket.once('close', this.onOpenSocketClose);
-    const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate);
+    const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate, { onEngine: watchDeflateIdle });
     const ws = new WebSocket(socket, this.settings.socket, protocol, agreement?.response, deflate, transport);
     if (this.options.clientTracking !== false) {
       // No listener closure here: it would keep this scope, `request` included, alive per client.
