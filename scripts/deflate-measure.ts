@@ -426,6 +426,72 @@ async function memory(): Promise<void> {
 
 // ---------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------
+// cpu: the server's compression work per echoed message, in-process, CPU time
+// ---------------------------------------------------------------------------
+
+/** The bench's text (bench/wsload: a 78-byte sentence over and over), or JSON-like text. */
+function sentenceText(bytes: number): Buffer {
+  const sentence = 'The quick brown fox jumps over the lazy dog while the server echoes it back. ';
+  return Buffer.from(sentence.repeat(Math.ceil(bytes / sentence.length)).slice(0, bytes));
+}
+
+/**
+ * What an echo server's compression costs per message, without sockets: inflate the client's
+ * message (compressed once, as wsload sends it: client_no_context_takeover), compress the echo
+ * (context kept). Process CPU time (threadpool included) over a batch, the engines taking turns,
+ * median of 5 rounds: the load of the machine inflates all of them alike, not the ratios.
+ */
+async function cpu(): Promise<void> {
+  const { PerMessageDeflate } = await import('../dist/protocol/index.js');
+  const require = (await import('node:module')).createRequire(import.meta.url);
+  // Not among ws's exports: loaded by its path in the package.
+  const wsLib = fileURLToPath(new URL('lib/permessage-deflate.js', `file://${require.resolve('ws')}`));
+  const WsDeflate = require(wsLib) as new (options: object) => {
+    accept(offers: object[]): object;
+    decompress(data: Buffer, fin: boolean, cb: (error: Error | null, out: Buffer) => void): void;
+    compress(data: Buffer, fin: boolean, cb: (error: Error | null, out: Buffer) => void): void;
+    cleanup(): void;
+  };
+  const params = { serverNoContextTakeover: false, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+  console.log('\n## cpu: server CPU µs per echoed message (inflate + compress), in-process, median of 5 rounds\n');
+  console.log('| message | text | strictws, zlib streams | strictws, one-shot (the engine before) | ws 8.23 | streams / ws |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+  for (const size of [4 * KiB, 64 * KiB]) {
+    for (const [name, text] of [['sentence (bench)', sentenceText(size)], ['JSON-like', jsonText(size)]] as const) {
+      const compressed = deflateRawSync(text, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      const count = size >= 64 * KiB ? 150 : 1500;
+      const ours = (streams: boolean) => async () => {
+        const codec = new PerMessageDeflate(params, { memLevel: 8, threshold: 0 }, { streams });
+        for (let i = 0; i < count; i++) codec.deflate(codec.inflate([compressed], 64 * MiB)!);
+        codec.dispose();
+      };
+      const ws = async () => {
+        const codec = new WsDeflate({ isServer: true, maxPayload: 64 * MiB });
+        codec.accept([{ client_no_context_takeover: [true] }]); // as ws's header parser gives it
+        for (let i = 0; i < count; i++) {
+          const inflated = await new Promise<Buffer>((resolve, reject) => codec.decompress(compressed, true, (e, out) => (e ? reject(e) : resolve(out))));
+          await new Promise<Buffer>((resolve, reject) => codec.compress(inflated, true, (e, out) => (e ? reject(e) : resolve(out))));
+        }
+        codec.cleanup();
+      };
+      const engines = [ours(true), ours(false), ws];
+      const samples: number[][] = engines.map(() => []);
+      for (let round = 0; round < 6; round++) {
+        for (const [k, run] of engines.entries()) {
+          const start = process.cpuUsage();
+          await run();
+          const used = process.cpuUsage(start);
+          if (round > 0) samples[k].push((used.user + used.system) / count); // round 0 warms up
+        }
+      }
+      const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+      const [streams, oneShot, wsCost] = samples.map(median);
+      console.log(`| ${label(size)} | ${name} | ${streams.toFixed(1)} | ${oneShot.toFixed(1)} | ${wsCost.toFixed(1)} | ${(streams / wsCost).toFixed(2)}× |`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const serveAt = process.argv.indexOf('--serve');
   if (serveAt !== -1) return serve(JSON.parse(process.argv[serveAt + 1]) as ServeSpec);
@@ -435,6 +501,7 @@ async function main(): Promise<void> {
   if (all || parts.includes('codec')) await codec();
   if (all || parts.includes('echo')) await echo();
   if (all || parts.includes('memory')) await memory();
+  if (all || parts.includes('cpu')) await cpu();
 }
 
 main().catch((error: unknown) => {
