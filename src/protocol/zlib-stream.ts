@@ -99,15 +99,12 @@ export class Output {
     this.length = 0;
   }
 
-  /** The output as one buffer of its own (it outlives the next message), `drop` bytes off its end. */
-  take(drop = 0): Buffer {
-    const length = this.length - drop;
-    const result = Buffer.allocUnsafe(length);
+  /** The output as one buffer of its own (it outlives the next message). */
+  take(): Buffer {
+    const result = Buffer.allocUnsafe(this.length);
     let at = 0;
-    for (const chunk of [...this.chunks, this.last.subarray(0, this.used)]) {
-      at += chunk.copy(result, at, 0, Math.min(chunk.length, length - at));
-      if (at === length) break;
-    }
+    for (const chunk of this.chunks) at += chunk.copy(result, at);
+    this.last.copy(result, at, 0, this.used);
     this.clear();
     return result;
   }
