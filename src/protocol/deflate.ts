@@ -485,6 +485,7 @@ export class PerMessageDeflate implements MessageInflater {
    */
   deflateOptions(data: Buffer): ZlibOptions | undefined {
     if (data.length < this.threshold || data.length === 0) return undefined;
+    this.used = true;
     // Compressed elsewhere, the message passes our stream by: it is let go.
     if (this.compressed) this.closeDeflater();
     const window = this.compressed?.contents;
