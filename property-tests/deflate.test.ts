@@ -6,7 +6,9 @@
  * The compressors and inflaters on the client side are our encoder and,
  * independently, node:zlib streams with a sync flush, which keep context
  * across messages the way zlib does it natively. With no_context_takeover
- * negotiated, each message also inflates on its own.
+ * negotiated, each message also inflates on its own. The server side runs
+ * either of deflate.ts's engines (zlib streams kept, or one-shot calls), and
+ * goes idle (its streams closed) between random messages.
  *
  * Messages are kept small (most under 2 KiB, a few up to about 16 KiB to
  * outgrow the smaller windows), and the properties driving zlib streams,
@@ -94,31 +96,53 @@ function clientFrames(message: Message, compressed: Buffer | undefined, at: numb
   return frames;
 }
 
-/** Feed a client's frames to a server that negotiated `negotiated`; the messages it delivered. */
-function serverReceives(negotiated: DeflateParams, frames: Buffer[], rawCuts: number[]): string[] {
-  const { connection, recorder } = openConnection({ deflate: new PerMessageDeflate(negotiated, { memLevel: 8, threshold: 1024 }) });
-  const bytes = Buffer.concat(frames);
-  feed(connection, bytes, cutsFor(rawCuts, bytes.length));
+/**
+ * How the server side runs zlib: a stream kept per direction or one-shot
+ * calls (both paths of deflate.ts), and before which messages it goes idle
+ * (its streams closed by `releaseIfIdle`, as the runtime's sweep does).
+ */
+interface Engine {
+  streams: boolean;
+  idle: boolean[];
+}
+
+const engine: fc.Arbitrary<Engine> = fc.record({ streams: fc.boolean(), idle: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }) });
+
+function goIdle(codec: PerMessageDeflate): void {
+  codec.releaseIfIdle();
+  if (!codec.releaseIfIdle() || codec.holdsEngine) throw new Error('an idle codec kept a zlib stream');
+}
+
+/** Feed a client's frames (one list per message) to a server that negotiated `negotiated`; the messages it delivered. */
+function serverReceives(negotiated: DeflateParams, frames: Buffer[][], rawCuts: number[], e: Engine): string[] {
+  const codec = new PerMessageDeflate(negotiated, { memLevel: 8, threshold: 1024 }, { streams: e.streams });
+  const { connection, recorder } = openConnection({ deflate: codec });
+  frames.forEach((list, i) => {
+    if (e.idle[i]) goIdle(codec);
+    const bytes = Buffer.concat(list);
+    feed(connection, bytes, cutsFor(rawCuts, bytes.length));
+  });
   return summarize(recorder.events);
 }
 
 const expected = (list: Message[]) => summarize(list.map((m) => ({ type: 'message', data: m.data, isBinary: m.isBinary })));
 
 /** Our encoder on the client's side of the connection: the server's parameters mirrored. */
-function ourClientEncoder(p: DeflateParams, memLevel: number): PerMessageDeflate {
+function ourClientEncoder(p: DeflateParams, memLevel: number, streams: boolean): PerMessageDeflate {
   return new PerMessageDeflate(
     { serverNoContextTakeover: p.clientNoContextTakeover, serverMaxWindowBits: p.clientMaxWindowBits, clientNoContextTakeover: p.serverNoContextTakeover, clientMaxWindowBits: p.serverMaxWindowBits },
     { memLevel, threshold: 0 },
+    { streams },
   );
 }
 
 describe('property: permessage-deflate round trips (RFC 7692 §7.2)', () => {
   it('client → server, compressed by our encoder: fragmented, masked and cut anyhow, every message inflates to the original', () => {
     fc.assert(
-      fc.property(deflateParams, fc.integer({ min: 1, max: 9 }), messages, fragmentCuts, fc.array(maskKey, { minLength: 1, maxLength: 4 }), cuts, (p, memLevel, list, at, keys, rawCuts) => {
-        const encoder = ourClientEncoder(p, memLevel);
-        const frames = list.flatMap((m, i) => clientFrames(m, encoder.deflate(m.data), at[i], keys));
-        assertEqual(serverReceives(p, frames, rawCuts), expected(list), 'messages delivered and messages sent');
+      fc.property(deflateParams, fc.integer({ min: 1, max: 9 }), messages, fragmentCuts, fc.array(maskKey, { minLength: 1, maxLength: 4 }), cuts, engine, fc.boolean(), (p, memLevel, list, at, keys, rawCuts, e, clientStreams) => {
+        const encoder = ourClientEncoder(p, memLevel, clientStreams);
+        const frames = list.map((m, i) => clientFrames(m, encoder.deflate(m.data), at[i], keys));
+        assertEqual(serverReceives(p, frames, rawCuts, e), expected(list), 'messages delivered and messages sent');
       }),
       params(),
     );
@@ -126,13 +150,13 @@ describe('property: permessage-deflate round trips (RFC 7692 §7.2)', () => {
 
   it('client → server, compressed by zlib streams with a sync flush (context kept unless negotiated away): the same', async () => {
     await fc.assert(
-      fc.asyncProperty(deflateParams, fc.integer({ min: 1, max: 9 }), messages, fragmentCuts, fc.array(maskKey, { minLength: 1, maxLength: 4 }), cuts, async (p, memLevel, list, at, keys, rawCuts) => {
+      fc.asyncProperty(deflateParams, fc.integer({ min: 1, max: 9 }), messages, fragmentCuts, fc.array(maskKey, { minLength: 1, maxLength: 4 }), cuts, engine, async (p, memLevel, list, at, keys, rawCuts, e) => {
         const client = new StreamCodec({ windowBits: p.clientMaxWindowBits, noContextTakeover: p.clientNoContextTakeover, memLevel });
         try {
           const compressed: Buffer[] = [];
           for (const m of list) compressed.push(await client.deflate(m.data));
-          const frames = list.flatMap((m, i) => clientFrames(m, compressed[i], at[i], keys));
-          assertEqual(serverReceives(p, frames, rawCuts), expected(list), 'messages delivered and messages sent');
+          const frames = list.map((m, i) => clientFrames(m, compressed[i], at[i], keys));
+          assertEqual(serverReceives(p, frames, rawCuts, e), expected(list), 'messages delivered and messages sent');
           if (p.clientNoContextTakeover) {
             // Each message inflates on its own, with no window from the ones before.
             assertEqual(compressed.map((c) => clientInflate(c, { windowBits: p.clientMaxWindowBits })), list.map((m) => m.data), 'each message inflated alone');
@@ -147,9 +171,13 @@ describe('property: permessage-deflate round trips (RFC 7692 §7.2)', () => {
 
   it('server → client: what Connection.send compresses inflates, through a zlib stream, to what it was given', async () => {
     await fc.assert(
-      fc.asyncProperty(deflateParams, fc.integer({ min: 1, max: 9 }), fc.nat({ max: 2048 }), messages, async (p, memLevel, threshold, list) => {
-        const { connection, recorder } = openConnection({ deflate: new PerMessageDeflate(p, { memLevel, threshold }) });
-        for (const m of list) connection.send(m.data, m.isBinary);
+      fc.asyncProperty(deflateParams, fc.integer({ min: 1, max: 9 }), fc.nat({ max: 2048 }), messages, engine, async (p, memLevel, threshold, list, e) => {
+        const codec = new PerMessageDeflate(p, { memLevel, threshold }, { streams: e.streams });
+        const { connection, recorder } = openConnection({ deflate: codec });
+        list.forEach((m, i) => {
+          if (e.idle[i]) goIdle(codec);
+          connection.send(m.data, m.isBinary);
+        });
         const written = recorder.written;
         assertEqual(written.length, list.length, 'one unfragmented frame per message');
         const client = new StreamCodec({ windowBits: p.serverMaxWindowBits, noContextTakeover: p.serverNoContextTakeover });

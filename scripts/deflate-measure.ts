@@ -74,8 +74,12 @@ async function serve(spec: ServeSpec): Promise<void> {
   const echo = (ws: { on(event: 'message', fn: (data: Buffer, isBinary: boolean) => void): void; send(data: Buffer, options: { binary: boolean }): void }) =>
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   let port: number;
+  let sweep = () => {};
   if (spec.kind === 'strictws') {
     const { WebSocketServer } = await import('../dist/index.js');
+    // The runtime's module, as the server loaded it (a strictws without idle sweeps has none).
+    const pool = (await import('../dist/server/deflate-pool.js')) as { sweepIdleDeflate?: () => void };
+    sweep = () => pool.sweepIdleDeflate?.();
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: spec.deflate, heartbeat: false });
     wss.on('connection', (ws) => echo(ws));
     await once(wss, 'listening');
@@ -91,9 +95,18 @@ async function serve(spec: ServeSpec): Promise<void> {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   process.on('message', (message: { op: string }) => {
     if (message.op === 'memory') {
-      (globalThis as { gc?: () => void }).gc?.();
-      const m = process.memoryUsage();
-      send({ op: 'memory', rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers });
+      // Twice, a moment apart: V8 frees array buffers' memory after the collection that finds them dead.
+      const gc = () => (globalThis as { gc?: () => void }).gc?.();
+      gc();
+      setTimeout(() => {
+        gc();
+        const m = process.memoryUsage();
+        send({ op: 'memory', rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers });
+      }, 50);
+    } else if (message.op === 'sweep') {
+      // Two sweeps of the runtime's idle timer: the codecs without a message since the first close their zlib streams.
+      for (let i = 0; i < 2; i++) sweep();
+      send({ op: 'sweep' });
     } else if (message.op === 'delay-start') {
       delay.reset();
       delay.enable();
@@ -367,9 +380,11 @@ async function memoryRow(kind: ServeSpec['kind'], deflate: ServeSpec['deflate'],
     }
     await new Promise((r) => setTimeout(r, 200));
     const used = await server.ask<Memory>('memory');
+    await server.ask('sweep');
+    const swept = await server.ask<Memory>('memory');
     for (const c of clients) c.close();
     const per = (a: Memory, b: Memory) => ({ rss: (b.rss - a.rss) / n / KiB, external: (b.external - a.external) / n / KiB, heap: (b.heapUsed - a.heapUsed) / n / KiB });
-    return { idle: per(before, connected), used: per(before, used) };
+    return { idle: per(before, connected), used: per(before, used), swept: per(before, swept) };
   } finally {
     await server.stop();
   }
@@ -378,9 +393,9 @@ async function memoryRow(kind: ServeSpec['kind'], deflate: ServeSpec['deflate'],
 async function memory(): Promise<void> {
   const n = Number(process.env.CONNECTIONS ?? 1000);
   console.log(`\n## memory: KiB per connection, ${n} connections, after one compressed message each way (idle: negotiated, nothing sent yet)\n`);
-  console.log('| server | window bits (both ways) | memLevel | context takeover | idle RSS | after a message: RSS | of which heap | of which external (buffers, zlib) |');
-  console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
-  const rows: Array<[ServeSpec['kind'], number, number, boolean]> = [
+  console.log('| server | window bits (both ways) | memLevel | context takeover | idle RSS | after a message: RSS | of which heap | of which external (buffers, zlib) | after the idle sweep: RSS | of which external |');
+  console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const all: Array<[ServeSpec['kind'], number, number, boolean]> = [
     ['strictws', 15, 8, true],
     ['strictws', 15, 1, true],
     ['strictws', 15, 9, true],
@@ -394,6 +409,8 @@ async function memory(): Promise<void> {
     ['ws', 9, 8, true],
     ['ws', 15, 8, false],
   ];
+  // MEMORY_ROWS=main: the defaults, with and without context takeover, and ws's defaults.
+  const rows = process.env.MEMORY_ROWS === 'main' ? all.filter(([kind, bits, memLevel, takeover]) => bits === 15 && memLevel === 8 && (takeover || kind === 'strictws')) : all;
   for (const [kind, bits, memLevel, takeover] of rows) {
     const deflate = {
       serverMaxWindowBits: bits,
@@ -403,11 +420,77 @@ async function memory(): Promise<void> {
       clientNoContextTakeover: !takeover,
     };
     const r = await memoryRow(kind, deflate, n);
-    console.log(`| ${kind} | ${bits} | ${memLevel} | ${takeover ? 'kept' : 'none'} | ${r.idle.rss.toFixed(1)} | ${r.used.rss.toFixed(1)} | ${r.used.heap.toFixed(1)} | ${r.used.external.toFixed(1)} |`);
+    console.log(`| ${kind} | ${bits} | ${memLevel} | ${takeover ? 'kept' : 'none'} | ${r.idle.rss.toFixed(1)} | ${r.used.rss.toFixed(1)} | ${r.used.heap.toFixed(1)} | ${r.used.external.toFixed(1)} | ${r.swept.rss.toFixed(1)} | ${r.swept.external.toFixed(1)} |`);
   }
 }
 
 // ---------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------
+// cpu: the server's compression work per echoed message, in-process, CPU time
+// ---------------------------------------------------------------------------
+
+/** The bench's text (bench/wsload: a 78-byte sentence over and over), or JSON-like text. */
+function sentenceText(bytes: number): Buffer {
+  const sentence = 'The quick brown fox jumps over the lazy dog while the server echoes it back. ';
+  return Buffer.from(sentence.repeat(Math.ceil(bytes / sentence.length)).slice(0, bytes));
+}
+
+/**
+ * What an echo server's compression costs per message, without sockets: inflate the client's
+ * message (compressed once, as wsload sends it: client_no_context_takeover), compress the echo
+ * (context kept). Process CPU time (threadpool included) over a batch, the engines taking turns,
+ * median of 5 rounds: the load of the machine inflates all of them alike, not the ratios.
+ */
+async function cpu(): Promise<void> {
+  const { PerMessageDeflate } = await import('../dist/protocol/index.js');
+  const require = (await import('node:module')).createRequire(import.meta.url);
+  // Not among ws's exports: loaded by its path in the package.
+  const wsLib = fileURLToPath(new URL('lib/permessage-deflate.js', `file://${require.resolve('ws')}`));
+  const WsDeflate = require(wsLib) as new (options: object) => {
+    accept(offers: object[]): object;
+    decompress(data: Buffer, fin: boolean, cb: (error: Error | null, out: Buffer) => void): void;
+    compress(data: Buffer, fin: boolean, cb: (error: Error | null, out: Buffer) => void): void;
+    cleanup(): void;
+  };
+  const params = { serverNoContextTakeover: false, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+  console.log('\n## cpu: server CPU µs per echoed message (inflate + compress), in-process, median of 5 rounds\n');
+  console.log('| message | text | strictws, zlib streams | strictws, one-shot (the engine before) | ws 8.23 | streams / ws |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+  for (const size of [4 * KiB, 64 * KiB]) {
+    for (const [name, text] of [['sentence (bench)', sentenceText(size)], ['JSON-like', jsonText(size)]] as const) {
+      const compressed = deflateRawSync(text, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      const count = size >= 64 * KiB ? 150 : 1500;
+      const ours = (streams: boolean) => async () => {
+        const codec = new PerMessageDeflate(params, { memLevel: 8, threshold: 0 }, { streams });
+        for (let i = 0; i < count; i++) codec.deflate(codec.inflate([compressed], 64 * MiB)!);
+        codec.dispose();
+      };
+      const ws = async () => {
+        const codec = new WsDeflate({ isServer: true, maxPayload: 64 * MiB });
+        codec.accept([{ client_no_context_takeover: [true] }]); // as ws's header parser gives it
+        for (let i = 0; i < count; i++) {
+          const inflated = await new Promise<Buffer>((resolve, reject) => codec.decompress(compressed, true, (e, out) => (e ? reject(e) : resolve(out))));
+          await new Promise<Buffer>((resolve, reject) => codec.compress(inflated, true, (e, out) => (e ? reject(e) : resolve(out))));
+        }
+        codec.cleanup();
+      };
+      const engines = [ours(true), ours(false), ws];
+      const samples: number[][] = engines.map(() => []);
+      for (let round = 0; round < 6; round++) {
+        for (const [k, run] of engines.entries()) {
+          const start = process.cpuUsage();
+          await run();
+          const used = process.cpuUsage(start);
+          if (round > 0) samples[k].push((used.user + used.system) / count); // round 0 warms up
+        }
+      }
+      const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+      const [streams, oneShot, wsCost] = samples.map(median);
+      console.log(`| ${label(size)} | ${name} | ${streams.toFixed(1)} | ${oneShot.toFixed(1)} | ${wsCost.toFixed(1)} | ${(streams / wsCost).toFixed(2)}× |`);
+    }
+  }
+}
 
 async function main(): Promise<void> {
   const serveAt = process.argv.indexOf('--serve');
@@ -418,6 +501,7 @@ async function main(): Promise<void> {
   if (all || parts.includes('codec')) await codec();
   if (all || parts.includes('echo')) await echo();
   if (all || parts.includes('memory')) await memory();
+  if (all || parts.includes('cpu')) await cpu();
 }
 
 main().catch((error: unknown) => {

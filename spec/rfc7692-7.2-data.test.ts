@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { deflateRaw, deflateRawSync } from 'node:zlib';
+import { constants, deflateRaw, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   type DeflateParams,
@@ -34,7 +34,8 @@ import {
   summarize,
   text,
 } from './helpers.js';
-import { TAIL, clientDeflate, clientInflate, zeroBomb } from './support/deflate.js';
+import { zlibStreamsWork } from '../src/protocol/zlib-stream.js';
+import { StreamCodec, TAIL, clientDeflate, clientInflate, zeroBomb } from './support/deflate.js';
 
 const PARAMS: DeflateParams = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 
@@ -399,6 +400,84 @@ describe('compressing in two steps, for a caller that runs zlib elsewhere (the r
     ]);
     const { connection } = openConnection();
     expect(() => connection.sendCompressed(payload, true)).toThrow(/not negotiated/);
+  });
+});
+
+describe('how zlib runs: a stream per direction kept across messages, or one-shot calls', () => {
+  const first = Buffer.from('the same sentence, over and over. '.repeat(40));
+  const second = Buffer.concat([first, Buffer.from('and then some')]);
+
+  it('on this Node, node:zlib\'s internals work and PerMessageDeflate keeps zlib streams (the fast path is the one in use)', () => {
+    expect(zlibStreamsWork()).toBe(true);
+    const c = deflateConnection();
+    expect(c.deflate.streams).toBe(true);
+    expect(c.deflate.holdsEngine).toBe(false);
+    feed(c.connection, compressedText(clientDeflate(first)));
+    expect(c.deflate.holdsEngine).toBe(true);
+    feed(c.connection, close(1000));
+    expect(c.deflate.holdsEngine).toBe(false);
+  });
+
+  it('the one-shot path (streams: false) inflates and compresses the same messages, holding no zlib stream', async () => {
+    const deflate = new PerMessageDeflate(PARAMS, { memLevel: 8, threshold: 0 }, { streams: false });
+    const { connection, recorder } = openConnection({ deflate });
+    feed(connection, Buffer.concat([compressedText(clientDeflate(first)), compressedText(clientDeflate(second, { dictionary: first }))]));
+    expect(summarize(recorder.received)).toEqual([`text:${first}`, `text:${second}`]);
+    const client = new StreamCodec();
+    try {
+      for (const m of [first, second]) expect(await client.inflate(deflate.deflate(m)!)).toEqual(m);
+    } finally {
+      client.close();
+    }
+    expect(deflate.holdsEngine).toBe(false);
+  });
+
+  it('a message ending the DEFLATE stream (BFINAL) is inflated to its end; the next one still refers back into the window', () => {
+    const { connection, recorder } = deflateConnection();
+    const finished = deflateRawSync(first, { finishFlush: constants.Z_FINISH });
+    // 0x01: an empty final stored block, whose LEN and NLEN are the appended 00 00 ff ff: it ends exactly there.
+    feed(connection, Buffer.concat([compressedText(finished), compressedText(bytes(0x01)), compressedText(clientDeflate(second, { dictionary: first }))]));
+    expect(summarize(recorder.received)).toEqual([`text:${first}`, 'text:', `text:${second}`]);
+  });
+
+  it('idle: releaseIfIdle closes both streams after a sweep without a message; the client\'s window stays, ours starts afresh', async () => {
+    const c = deflateConnection();
+    const client = new StreamCodec();
+    try {
+      feed(c.connection, compressedText(clientDeflate(first)));
+      c.connection.send(first, false);
+      expect(c.deflate.releaseIfIdle()).toBe(false); // used since the last sweep
+      expect(c.deflate.holdsEngine).toBe(true);
+      expect(c.deflate.releaseIfIdle()).toBe(true);
+      expect(c.deflate.holdsEngine).toBe(false);
+      expect(c.deflate.windowBytes).toBe(32 * 1024); // the client's window only
+      feed(c.connection, compressedText(clientDeflate(second, { dictionary: first })));
+      c.connection.send(second, false);
+      expect(summarize(c.recorder.received)).toEqual([`text:${first}`, `text:${second}`]);
+      const sent = c.recorder.written.filter((f) => f.opcode === OP.TEXT);
+      expect(sent.map((f) => f.rsv)).toEqual([RSV1, RSV1]);
+      // A client that kept its context inflates what we sent after starting afresh.
+      for (const [i, m] of [first, second].entries()) expect(await client.inflate(sent[i].payload)).toEqual(m);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a message compressed elsewhere (deflateOptions), or sent uncompressed because it would not shrink, passes the stream by: the next message still inflates at the client', async () => {
+    const deflate = new PerMessageDeflate(PARAMS, { memLevel: 8, threshold: 0 });
+    const client = new StreamCodec();
+    const random = randomBytes(3000);
+    try {
+      const a = deflate.deflate(first)!;
+      const options = deflate.deflateOptions(second)!;
+      const b = deflate.finishDeflate(second, deflateRawSync(second, options))!;
+      expect(deflate.deflate(random)).toBeUndefined(); // not smaller: sent as it is, not in the client's window
+      const c = deflate.deflate(second)!;
+      expect(c.length).toBeLessThan(b.length); // refers back to the second message
+      for (const [payload, m] of [[a, first], [b, second], [c, second]] as const) expect(await client.inflate(payload)).toEqual(m);
+    } finally {
+      client.close();
+    }
   });
 });
 

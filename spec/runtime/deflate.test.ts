@@ -14,6 +14,7 @@ import { WebSocketServer, type WebSocket as ServerSocket } from '../../src/serve
 import { OP, frame } from '../helpers.js';
 import { BIN, type RunningServer, startCli } from '../support/cli.js';
 import { zeroBomb } from '../support/deflate.js';
+import { deflateCodecsWatched, sweepIdleDeflate } from '../../src/server/deflate-pool.js';
 import { RawClient, echo, listen } from './support.js';
 
 const MiB = 1024 * 1024;
@@ -102,6 +103,39 @@ describe('WebSocketServer perMessageDeflate', () => {
     }
   });
 
+  it('an idle connection\'s zlib streams are closed by the sweep, and the next messages still cross compressed both ways', async () => {
+    const { wss, url } = await listen({ perMessageDeflate: true });
+    echo(wss);
+    try {
+      sweepIdleDeflate();
+      sweepIdleDeflate();
+      expect(deflateCodecsWatched()).toBe(0);
+      const ws = new WebSocket(url, { perMessageDeflate: true });
+      await once(ws, 'open');
+      const roundTrip = async (text: string) => {
+        ws.send(text);
+        const [data] = (await once(ws, 'message')) as [Buffer];
+        expect(data.toString()).toBe(text);
+      };
+      const first = jsonText(20_000);
+      await roundTrip(first);
+      expect(deflateCodecsWatched()).toBe(1);
+      sweepIdleDeflate(); // a message since the last sweep: kept
+      expect(deflateCodecsWatched()).toBe(1);
+      sweepIdleDeflate(); // none since: closed
+      expect(deflateCodecsWatched()).toBe(0);
+      // The ws client kept its context both ways: it refers back into the first message, and inflates what we send.
+      await roundTrip(`${first} again`);
+      expect(deflateCodecsWatched()).toBe(1);
+      const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+      expect(socket.bytesRead + socket.bytesWritten).toBeLessThan(20_000);
+      ws.close();
+      await once(ws, 'close');
+    } finally {
+      await wss.close();
+    }
+  });
+
   it('a broadcast frame (encodeMessage + sendFrame) reaches a compressing client uncompressed, and valid', async () => {
     const { wss, url } = await listen({ perMessageDeflate: true });
     const text = jsonText(5000);
@@ -119,7 +153,7 @@ describe('WebSocketServer perMessageDeflate', () => {
   });
 });
 
-describe('large messages compressed on the threadpool (64 KiB and more)', () => {
+describe('large messages compressed on the threadpool (128 KiB and more; 64 KiB without zlib streams)', () => {
   /** A server whose connection handler is `onConnection`, and a compressing ws client. */
   async function pair(onConnection: (ws: ServerSocket) => void, options: { highWaterMark?: number } = {}) {
     const { wss, url } = await listen({ perMessageDeflate: true, ...options });

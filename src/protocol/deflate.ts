@@ -3,17 +3,12 @@
  * and the per-connection codec (§6, §7.2), synchronous like the rest of the
  * core: a message goes in, its compressed or inflated bytes come out.
  *
- * How zlib runs (docs/deflate.md has the measurements): every message is one
- * call to node:zlib's one-shot functions, synchronous here; a runtime may
- * run the compression of a large message elsewhere (deflateOptions, then
- * finishDeflate), as src/server does on the threadpool. Context takeover
- * (§7.1.1) is kept without a zlib stream per connection: each direction keeps
- * the last 2^window-bits bytes of the messages it compressed or inflated, and
- * hands them to zlib as the preset dictionary of the next message. A fresh
- * raw DEFLATE stream with those bytes as its dictionary refers back into them
- * as a stream continued after them would, and the inflater at the other end
- * holds the same bytes in its window: the peer cannot tell the difference.
- * An idle connection then holds at most its two windows and no zlib state.
+ * How zlib runs (docs/deflate.md has the measurements): synchronously, a
+ * zlib stream per direction kept from message to message (zlib-stream.ts),
+ * or one-shot calls with a preset dictionary where node:zlib does not allow
+ * that; a runtime may run the compression of a large message elsewhere
+ * (deflateOptions, then finishDeflate), as src/server does on the
+ * threadpool, and closes the streams of idle connections (releaseIfIdle).
  *
  * The RSV1 rules of §6 (only on the first frame of a data message) live in
  * message.ts, where messages are assembled; the size cap on inflated bytes is
@@ -21,8 +16,10 @@
  */
 import { type ZlibOptions, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ProtocolError } from './errors.js';
+import { EMPTY_BUFFER } from './frame.js';
 import type { ExtensionOffer } from './extensions.js';
 import type { MessageInflater } from './message.js';
+import { Output, Run, ZlibStream, zlibStreamsWork } from './zlib-stream.js';
 
 export const PERMESSAGE_DEFLATE = 'permessage-deflate';
 
@@ -242,32 +239,40 @@ const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 /**
  * The last `size` bytes that went through one direction's compressor: the
- * LZ77 window the peer's side of that direction holds (§7.2.1, §7.2.2).
+ * LZ77 window the peer's side of that direction holds (§7.2.1, §7.2.2). A
+ * ring: appending copies only the new bytes.
  */
 class SlidingWindow {
   private buffer: Buffer | undefined;
+  /** Where the next byte goes; once full, also where the oldest is. */
+  private end = 0;
   private length = 0;
 
   constructor(private readonly size: number) {}
 
-  /** The window's bytes, or undefined while empty. */
+  /** The window's bytes in order (a view while it has not wrapped, else a copy), or undefined while empty. */
   get contents(): Buffer | undefined {
-    return this.length === 0 ? undefined : this.buffer!.subarray(0, this.length);
+    const buffer = this.buffer;
+    if (this.length === 0 || !buffer) return undefined;
+    if (this.length < this.size || this.end === 0) return buffer.subarray(0, this.length);
+    return Buffer.concat([buffer.subarray(this.end), buffer.subarray(0, this.end)], this.size);
   }
 
   append(data: Buffer): void {
     if (data.length === 0) return;
+    const size = this.size;
     // Allocated on first use, outside the shared pool: an idle connection holds nothing.
-    const buffer = (this.buffer ??= Buffer.allocUnsafeSlow(this.size));
-    if (data.length >= this.size) {
-      buffer.set(data.subarray(data.length - this.size));
-      this.length = this.size;
+    const buffer = (this.buffer ??= Buffer.allocUnsafeSlow(size));
+    if (data.length >= size) {
+      data.copy(buffer, 0, data.length - size);
+      this.end = 0;
+      this.length = size;
       return;
     }
-    const keep = Math.min(this.length, this.size - data.length);
-    buffer.copyWithin(0, this.length - keep, this.length);
-    buffer.set(data, keep);
-    this.length = keep + data.length;
+    const first = data.copy(buffer, this.end);
+    if (first < data.length) data.copy(buffer, 0, first);
+    this.end = (this.end + data.length) % size;
+    this.length = Math.min(size, this.length + data.length);
   }
 
   /** How many bytes it holds allocated (for tests and docs). */
@@ -277,6 +282,7 @@ class SlidingWindow {
 
   clear(): void {
     this.buffer = undefined;
+    this.end = 0;
     this.length = 0;
   }
 }
@@ -286,23 +292,68 @@ function zlibCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+function invalidData(error: unknown): ProtocolError {
+  return new ProtocolError('INVALID_COMPRESSED_DATA', `compressed message does not inflate: ${(error as Error).message}`);
+}
+
+/** Where zlib's output goes: one for the process, since every call is synchronous. */
+const zlibOutput = new Output();
+
+/** How a PerMessageDeflate runs zlib; the defaults suit a server. */
+export interface DeflateEngineOptions {
+  /**
+   * Keep a zlib stream per direction between messages (default: when
+   * `zlibStreamsWork()`); false runs each message through one-shot calls
+   * with the window as preset dictionary.
+   */
+  streams?: boolean;
+  /**
+   * Called when the codec opens a zlib stream while it holds none: a runtime
+   * that wants idle connections cheap calls `releaseIfIdle` from then on.
+   */
+  onEngine?: (codec: PerMessageDeflate) => void;
+}
+
 /**
  * One connection's permessage-deflate state, for a server: it inflates what
  * the client compressed and compresses what the server sends.
+ *
+ * Context takeover (§7.1.1) is kept by a zlib stream per direction, used
+ * message after message, and by the last 2^window-bits bytes of each
+ * direction (the window): when a stream is let go (`releaseIfIdle`, a
+ * message compressed elsewhere, a stream the peer ended), the next message
+ * opens a new one with the window as its preset dictionary. Such a stream
+ * refers back into those bytes as the old one would, and the peer's side
+ * holds the same bytes: the peer cannot tell the difference. Without
+ * working streams (`zlibStreamsWork`), every message is one-shot with the
+ * window as dictionary, which costs more CPU per message.
  */
 export class PerMessageDeflate implements MessageInflater {
   readonly params: DeflateParams;
+  /** Whether zlib streams are kept between messages (else one-shot calls). */
+  readonly streams: boolean;
   private readonly memLevel: number;
   private readonly threshold: number;
+  private readonly onEngine: ((codec: PerMessageDeflate) => void) | undefined;
   /** Client-to-server: what we inflated, while the client keeps its context. */
   private readonly inflated: SlidingWindow | undefined;
   /** Server-to-client: what we compressed, while we keep ours. */
   private readonly compressed: SlidingWindow | undefined;
+  private inflater: ZlibStream | undefined;
+  private deflater: ZlibStream | undefined;
+  /** A message went through since the last `releaseIfIdle`. */
+  private used = false;
 
-  constructor(params: DeflateParams, options: Pick<ResolvedDeflateOptions, 'memLevel' | 'threshold'> = DEFLATE_DEFAULTS) {
+  constructor(
+    params: DeflateParams,
+    options: Pick<ResolvedDeflateOptions, 'memLevel' | 'threshold'> = DEFLATE_DEFAULTS,
+    engine: DeflateEngineOptions = {},
+  ) {
     this.params = params;
     this.memLevel = options.memLevel;
     this.threshold = options.threshold;
+    this.streams = engine.streams ?? zlibStreamsWork();
+    this.onEngine = engine.onEngine;
     this.inflated = params.clientNoContextTakeover ? undefined : new SlidingWindow(2 ** params.clientMaxWindowBits);
     this.compressed = params.serverNoContextTakeover ? undefined : new SlidingWindow(2 ** params.serverMaxWindowBits);
   }
@@ -318,14 +369,62 @@ export class PerMessageDeflate implements MessageInflater {
   }
 
   /**
-   * §7.2.2: inflate one whole message, given its frames' payloads in order,
-   * with 0x00 0x00 0xff 0xff appended. Returns undefined as soon as the
-   * output passes `limit` bytes (zlib stops there: a small message that
-   * inflates to gigabytes costs at most `limit` bytes and the time to make
-   * them). Throws ProtocolError INVALID_COMPRESSED_DATA (1007) for data that
-   * does not inflate.
+   * §7.2.2: inflate one whole message, given its frames' payloads in order
+   * (0x00 0x00 0xff 0xff is appended here). Returns undefined as soon as the
+   * output would pass `limit` bytes: zlib is never given room for more, so a
+   * small message that inflates to gigabytes costs at most `limit` bytes and
+   * the time to make them. Throws ProtocolError INVALID_COMPRESSED_DATA
+   * (1007) for data that does not inflate. Data after a final block (BFINAL,
+   * §7.2.3.4) is not read, and the next message starts a new DEFLATE stream.
    */
   inflate(pieces: readonly Buffer[], limit: number): Buffer | undefined {
+    if (!this.streams) return this.inflateOnce(pieces, limit);
+    // §7.2.3.6: no payload at all is an empty message; the stream is not touched.
+    if (pieces.every((piece) => piece.length === 0)) return EMPTY_BUFFER;
+    this.used = true;
+    const out = zlibOutput;
+    let stream = this.inflater ?? this.openInflater();
+    let reopened = false;
+    let ended = false;
+    out.begin(limit);
+    try {
+      for (let i = 0; i <= pieces.length && !ended; i++) {
+        const piece = i < pieces.length ? pieces[i] : TAIL;
+        if (piece.length === 0) continue;
+        const run = stream.run(piece, constants.Z_SYNC_FLUSH, out);
+        if (run === Run.Over) {
+          out.clear();
+          this.closeInflater();
+          return undefined;
+        }
+        if (run !== Run.Ended) continue;
+        if (out.length === 0 && stream.consumed === 0 && !reopened) {
+          // The stream ended with an earlier message, exactly at its end: this
+          // message starts a new one, after the same window.
+          this.closeInflater();
+          stream = this.openInflater();
+          reopened = true;
+          i = -1;
+          continue;
+        }
+        // Like a one-shot inflate, what follows the end of the stream is not read.
+        ended = true;
+      }
+    } catch (error) {
+      out.clear();
+      this.closeInflater();
+      if (zlibCode(error)?.startsWith('Z_')) throw invalidData(error);
+      throw error;
+    }
+    const output = out.take();
+    // §7.1.1.2: without the client's context takeover, each message starts afresh.
+    if (ended) this.closeInflater();
+    else if (!this.inflated) stream.reset();
+    this.inflated?.append(output);
+    return output;
+  }
+
+  private inflateOnce(pieces: readonly Buffer[], limit: number): Buffer | undefined {
     const window = this.inflated;
     let output: Buffer;
     try {
@@ -339,9 +438,7 @@ export class PerMessageDeflate implements MessageInflater {
     } catch (error) {
       const code = zlibCode(error);
       if (code === 'ERR_BUFFER_TOO_LARGE') return undefined;
-      if (code?.startsWith('Z_')) {
-        throw new ProtocolError('INVALID_COMPRESSED_DATA', `compressed message does not inflate: ${(error as Error).message}`);
-      }
+      if (code?.startsWith('Z_')) throw invalidData(error);
       throw error;
     }
     if (output.length > limit) return undefined;
@@ -353,11 +450,30 @@ export class PerMessageDeflate implements MessageInflater {
    * §7.2.1: compress a message to send. Returns the payload to send with RSV1
    * set, or undefined to send the message uncompressed (§6: allowed at any
    * time): when it is under the threshold, or when compressing does not make
-   * it smaller. An uncompressed message does not enter the peer's window.
+   * it smaller. An uncompressed message does not enter the peer's window, so
+   * a stream that compressed it is let go.
    */
   deflate(data: Buffer): Buffer | undefined {
-    const options = this.deflateOptions(data);
-    return options && this.finishDeflate(data, deflateRawSync(data, options));
+    if (!this.streams) {
+      const options = this.deflateOptions(data);
+      return options && this.finishDeflate(data, deflateRawSync(data, options));
+    }
+    if (data.length < this.threshold || data.length === 0) return undefined;
+    this.used = true;
+    const stream = this.deflater ?? this.openDeflater();
+    const out = zlibOutput;
+    // Room for a payload shorter than `data` and its tail: a longer one is not sent.
+    out.begin(data.length + TAIL.length - 1);
+    let run: Run;
+    try {
+      run = stream.run(data, constants.Z_SYNC_FLUSH, out);
+    } catch {
+      run = Run.Over; // not expected with valid options: the message goes uncompressed
+    }
+    const payload = run === Run.Done ? this.payload(data, out.take()) : (out.clear(), undefined);
+    if (!payload) this.closeDeflater();
+    else if (!this.compressed) stream.reset(); // §7.1.1.1: each message on its own
+    return payload;
   }
 
   /**
@@ -369,6 +485,9 @@ export class PerMessageDeflate implements MessageInflater {
    */
   deflateOptions(data: Buffer): ZlibOptions | undefined {
     if (data.length < this.threshold || data.length === 0) return undefined;
+    this.used = true;
+    // Compressed elsewhere, the message passes our stream by: it is let go.
+    if (this.compressed) this.closeDeflater();
     const window = this.compressed?.contents;
     return {
       windowBits: this.params.serverMaxWindowBits,
@@ -381,6 +500,11 @@ export class PerMessageDeflate implements MessageInflater {
 
   /** The payload to send with RSV1 from zlib's output `out` for `data`, or undefined to send `data` uncompressed. */
   finishDeflate(data: Buffer, out: Buffer): Buffer | undefined {
+    return this.payload(data, out);
+  }
+
+  /** zlib's sync-flushed output for `data` without its tail, if shorter than `data`; it then enters the window. */
+  private payload(data: Buffer, out: Buffer): Buffer | undefined {
     // A sync flush ends with an empty stored block: 0x00 0x00 0xff 0xff.
     if (out.length < TAIL.length || !out.subarray(out.length - TAIL.length).equals(TAIL)) return undefined;
     const payload = out.subarray(0, out.length - TAIL.length);
@@ -389,13 +513,65 @@ export class PerMessageDeflate implements MessageInflater {
     return payload;
   }
 
+  private openInflater(): ZlibStream {
+    const stream = ZlibStream.inflater(this.params.clientMaxWindowBits, this.inflated?.contents);
+    if (!stream) throw new Error('zlib streams stopped working');
+    this.opened();
+    return (this.inflater = stream);
+  }
+
+  private openDeflater(): ZlibStream {
+    const stream = ZlibStream.deflater(this.params.serverMaxWindowBits, this.memLevel, this.compressed?.contents);
+    if (!stream) throw new Error('zlib streams stopped working');
+    this.opened();
+    return (this.deflater = stream);
+  }
+
+  private opened(): void {
+    if (!this.inflater && !this.deflater) this.onEngine?.(this);
+  }
+
+  private closeInflater(): void {
+    this.inflater?.close();
+    this.inflater = undefined;
+  }
+
+  private closeDeflater(): void {
+    this.deflater?.close();
+    this.deflater = undefined;
+  }
+
+  /** Whether it holds a zlib stream (zlib's memory, outside the V8 heap). */
+  get holdsEngine(): boolean {
+    return this.inflater !== undefined || this.deflater !== undefined;
+  }
+
+  /**
+   * For a runtime's idle sweep: if no message went through since the last
+   * call, close both zlib streams and forget our own window (the next message
+   * we send starts afresh, which §7.1.1.1 allows); the client's window stays,
+   * since it may refer back into it. True when no stream is held afterwards.
+   */
+  releaseIfIdle(): boolean {
+    if (this.used) {
+      this.used = false;
+      return !this.holdsEngine;
+    }
+    this.closeInflater();
+    this.closeDeflater();
+    this.compressed?.clear();
+    return true;
+  }
+
   /** Bytes held for context takeover, both directions (0 until a message used them). */
   get windowBytes(): number {
     return (this.inflated?.allocated ?? 0) + (this.compressed?.allocated ?? 0);
   }
 
-  /** Let go of the windows (the connection is closed). */
+  /** Let go of the streams and windows (the connection is closed). */
   dispose(): void {
+    this.closeInflater();
+    this.closeDeflater();
     this.inflated?.clear();
     this.compressed?.clear();
   }

@@ -14,7 +14,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { type Connection, EMPTY_BUFFER, type PerMessageDeflate } from '../protocol/index.js';
-import { ASYNC_DEFLATE_BYTES, deflateOffLoop } from './deflate-pool.js';
+import { asyncDeflateBytes, deflateOffLoop } from './deflate-pool.js';
 import { WebSocketError } from './errors.js';
 
 export type SendCallback = (error?: Error | null) => void;
@@ -160,7 +160,7 @@ export class Sender {
    */
   private deflateLater(data: Buffer, isBinary: boolean, callback: SendCallback | undefined, reserve: boolean): boolean {
     const deflate = this.deflate;
-    if (!deflate || data.length < ASYNC_DEFLATE_BYTES) return false;
+    if (!deflate || data.length < asyncDeflateBytes(deflate)) return false;
     const options = deflate.deflateOptions(data);
     if (!options) return false;
     if (reserve) this.connection.reserve();

@@ -44,6 +44,7 @@ import {
   EMPTY_BUFFER,
 } from '../protocol/index.js';
 import { Deadlines } from './deadlines.js';
+import { watchDeflateIdle } from './deflate-pool.js';
 import { WebSocketError } from './errors.js';
 import {
   type H2Answer,
@@ -665,7 +666,7 @@ export class WebSocketServer extends EventEmitter {
     // RFC 8441 §5: a 2xx completes the handshake; the stream stays open both ways.
     else (socket as ServerHttp2Stream).respond(buildConnectResponse({ key: upgrade.key, protocol, extensions: agreement?.response }));
     this.open++;
-    const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate);
+    const deflate = agreement && new PerMessageDeflate(agreement.params, this.deflate, { onEngine: watchDeflateIdle });
     const ws = new WebSocket(socket, this.settings.socket, protocol, agreement?.response, deflate, transport);
     // Joins `clients` (unless clientTracking is false) and counts its socket until 'close':
     // no listener closure, which would keep this scope, `request` included, alive per client.
