@@ -234,11 +234,8 @@ describe('decompression bombs: RFC 6455 §10.4\'s cap applied to inflated bytes'
     const bomb = zeroBomb(1);
     expect(bomb.length).toBeLessThan(1100);
     const { connection, recorder } = deflateConnection({}, { maxPayload: 64 * 1024 });
-    const started = performance.now();
     feed(connection, compressedBinary(bomb));
-    const elapsed = performance.now() - started;
     expectFailure(recorder, 'MESSAGE_TOO_BIG');
-    expect(elapsed).toBeLessThan(250);
   });
 
   it('a 1 MiB message that inflates to 1 GiB stops at the 16 MiB cap: milliseconds, not a gigabyte', () => {
@@ -246,13 +243,10 @@ describe('decompression bombs: RFC 6455 §10.4\'s cap applied to inflated bytes'
     expect(bomb.length).toBeLessThan(1.1 * 1024 * 1024);
     const { connection, recorder } = deflateConnection();
     const before = process.memoryUsage();
-    const started = performance.now();
     feed(connection, compressedBinary(bomb));
-    const elapsed = performance.now() - started;
     const after = process.memoryUsage();
     expectFailure(recorder, 'MESSAGE_TOO_BIG');
-    // zlib stops after the cap (16 MiB, plus one 16 KiB chunk): 10-30 ms here; the bound is loose.
-    expect(elapsed).toBeLessThan(1000);
+    // zlib stops after the cap: far less than the gigabyte the bomb holds (speed: bench/hostile.ts).
     expect(after.arrayBuffers + after.rss - before.arrayBuffers - before.rss).toBeLessThan(256 * 1024 * 1024);
   });
 

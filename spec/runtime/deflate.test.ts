@@ -295,28 +295,19 @@ describe('strictws echo --deflate', () => {
     const start = rssOf(pid);
     const explode = async () => {
       const client = await RawClient.connect(server.port, { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate' } });
-      const started = performance.now();
       client.send(bomb);
       const close = await client.closeFrame();
-      const elapsed = performance.now() - started;
       await client.socketClosed();
-      return { code: close.code, elapsed };
+      return { code: close.code };
     };
     // Warm up: the first bombs size the allocator's arenas.
     for (let i = 0; i < 3; i++) expect((await explode()).code).toBe(1009);
     const warm = rssOf(pid);
-    const times: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const { code, elapsed } = await explode();
-      expect(code).toBe(1009);
-      times.push(elapsed);
-    }
+    for (let i = 0; i < 20; i++) expect((await explode()).code).toBe(1009);
     const end = rssOf(pid);
-    // 20 GiB offered after the warm-up; measured: flat within a few MiB, about 40 MiB over the start.
+    // 20 GiB offered after the warm-up: RSS stays flat (each inflate stops at the cap).
     expect(end - warm).toBeLessThan(24 * MiB);
     expect(end - start).toBeLessThan(96 * MiB);
-    // Each one stops at the 16 MiB cap: about 10 ms each here; the bound is loose.
-    expect(Math.max(...times)).toBeLessThan(2000);
   });
 
   it('a 1 MiB repetitive text message round-trips compressed both ways', async () => {
