@@ -234,18 +234,29 @@ export class Conn {
 
   /** Set once we destroyed or reset the connection ourselves. */
   private destroyedByUs = false;
+  /** The TCP socket under a TLS one (the one that can send an RST). */
+  private tcp: Socket | undefined;
 
   /** A TCP connection, or a TLS one for wss:// (ALPN http/1.1: the RFC 6455 upgrade). */
   static connect(target: Target, label = 'connection'): Promise<Conn> {
     return new Promise((resolve, reject) => {
+      const tcp = netConnect({ host: target.host, port: target.port });
+      // TLS runs on a socket of our own: a TLS socket cannot send a TCP RST itself (`destroy(true)`).
       const socket = target.tls
-        ? tlsConnect({ host: target.host, port: target.port, servername: serverName(target.host), rejectUnauthorized: !target.tls.insecure, ALPNProtocols: ['http/1.1'] })
-        : netConnect({ host: target.host, port: target.port });
-      const onError = (error: Error) => reject(error);
+        ? tlsConnect({ socket: tcp, servername: serverName(target.host), rejectUnauthorized: !target.tls.insecure, ALPNProtocols: ['http/1.1'] })
+        : tcp;
+      const onError = (error: Error) => {
+        tcp.destroy();
+        reject(error);
+      };
       socket.once('error', onError);
+      if (socket !== tcp) tcp.once('error', onError);
       socket.once(target.tls ? 'secureConnect' : 'connect', () => {
         socket.off('error', onError);
-        resolve(new Conn(socket, label));
+        tcp.off('error', onError);
+        const conn = new Conn(socket, label);
+        conn.tcp = tcp;
+        resolve(conn);
       });
     });
   }
@@ -378,7 +389,8 @@ export class Conn {
     if (!reset) this.socket.destroy();
     else if ('resetAndDestroy' in this.socket) {
       this.entry('*', `${this.seat} reset the connection (TCP RST)`);
-      this.socket.resetAndDestroy();
+      (this.tcp ?? this.socket).resetAndDestroy();
+      this.socket.destroy();
     } else {
       this.entry('*', `${this.seat} reset the stream (RST_STREAM CANCEL)`);
       this.socket.close(h2.NGHTTP2_CANCEL);
