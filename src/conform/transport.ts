@@ -198,10 +198,14 @@ export async function checkTarget(target: Target): Promise<void> {
   if (target.tls) {
     await new Promise<void>((resolve, reject) => {
       // Verified by hand, so that an untrusted certificate is told apart from other failures.
-      const socket = tlsConnect({ host: target.host, port: target.port, servername: serverName(target.host), rejectUnauthorized: false, ALPNProtocols: target.http2 ? ['h2'] : ['http/1.1'] });
+      const socket = tlsConnect({ host: target.host, port: target.port, servername: serverName(target.host), rejectUnauthorized: false, ALPNProtocols: target.http2 ? ['h2', 'http/1.1'] : ['http/1.1'] });
       socket.once('error', (error: NodeJS.ErrnoException) => reject(new TargetError('UNREACHABLE', `cannot reach ${urlOf(target)}: ${errorText(error)}`)));
       socket.once('secureConnect', () => {
         socket.destroy();
+        // RFC 9113 §3.2: HTTP/2 over TLS is chosen by ALPN "h2".
+        if (target.http2 && socket.alpnProtocol !== 'h2') {
+          return reject(new TargetError('NO_HTTP2', `no HTTP/2 connection to ${urlOf(target)}: its TLS server chose ${socket.alpnProtocol ? `"${socket.alpnProtocol}"` : 'no protocol'} by ALPN, not "h2"`));
+        }
         if (socket.authorized || target.tls!.insecure) return resolve();
         reject(
           new TargetError(
