@@ -164,7 +164,8 @@ export async function extendedConnect(session: ClientHttp2Session, fields: H2Fie
       lines.push(`server HEADERS ${describeFields(headers)}`);
       const response: HttpResponse = { version: '2', status, reason: '', headers: map, head: describeFields(headers), body: Buffer.alloc(0) };
       if (status >= 200 && status < 300) return resolve(response);
-      // A refusal: its content, up to the cap, until END_STREAM (or a reset).
+      // A refusal: its content, up to the cap, until END_STREAM (or a reset). We send nothing more on it.
+      stream.end();
       const r = (refusal = { response, parts: [] as Buffer[] });
       let size = 0;
       stream.on('data', (chunk: Buffer) => {
