@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ConformRun, type Gate, compare, describeDifference, fmtMs, readExpected, renderHtml, renderJunit, summaryTable, writeAutobahnJson, writeExpected } from '../conform/index.js';
 import { agentSlug, startFuzzingServer } from '../conform/serve.js';
-import { UsageError, parse, port } from './args.js';
+import { UsageError, parse, port, transport } from './args.js';
 
 export const SERVE_USAGE = `Usage: strictws conform --serve [options]
 
@@ -22,6 +22,8 @@ drivers written for Autobahn work unchanged (each is a WebSocket connection):
 Options:
   -p, --port <n>            port to listen on (default 9001, as Autobahn; 0 picks a free one)
   -H, --host <addr>         address to listen on (default 127.0.0.1)
+      --tls-cert <file>     serve wss:// with this PEM certificate (chain)...
+      --tls-key <file>      ...and this PEM private key (the cases run over HTTP/1.1)
       --cases <patterns>    only these cases (Autobahn's rules); case numbers count only these
       --exclude <patterns>  leave these cases out
       --out <dir>           reports, one directory per agent: index.html, index.json
@@ -47,6 +49,8 @@ const flags = {
   serve: { type: 'boolean', default: false },
   port: { type: 'string', short: 'p', default: '9001' },
   host: { type: 'string', short: 'H', default: '127.0.0.1' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   cases: { type: 'string' },
   exclude: { type: 'string' },
   out: { type: 'string', default: 'reports/clients' },
@@ -108,11 +112,15 @@ export async function conformServe(argv: string[]): Promise<void> {
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeout !== undefined && !(/^\d+(\.\d+)?$/.test(values.timeout!) && timeout > 0)) throw new UsageError(`--timeout must be a positive number, got "${values.timeout}"`);
 
+  // The same checks as echo/chat/vote: a bad certificate or key is a usage error, now.
+  const { tls } = transport(values);
+
   let finish: (problems: string[]) => void = () => {};
   const finished = new Promise<string[]>((resolve) => (finish = resolve));
   const server = await startFuzzingServer({
     port: port(values.port),
     host: values.host,
+    tls,
     cases: values.cases,
     exclude: values.exclude,
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,

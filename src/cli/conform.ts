@@ -1,12 +1,12 @@
-/** `strictws conform <ws://host:port/path>`: the conformance suite against any WebSocket server. */
+/** `strictws conform <ws://host:port/path>`: the conformance suite against any WebSocket server (wss://, HTTP/2 too). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ConformRun, type Difference, compare, describeDifference, fmtMs, readExpected, renderHtml, renderJunit, runConformance, summaryTable, writeAutobahnJson, writeExpected } from '../conform/index.js';
+import { type ConformRun, type Difference, TargetError, compare, describeDifference, fmtMs, readExpected, renderHtml, renderJunit, runConformance, summaryTable, writeAutobahnJson, writeExpected } from '../conform/index.js';
 import { UsageError, parse } from './args.js';
 import { conformServe } from './conform-serve.js';
 
-export const CONFORM_USAGE = `Usage: strictws conform <ws://host:port/path> [options]
+export const CONFORM_USAGE = `Usage: strictws conform <ws://host:port/path | wss://host:port/path> [options]
 
 Runs the conformance suite against a WebSocket server: the Autobahn|Testsuite
 fuzzingclient cases of sections 1-10, 12 and 13 under their own ids and verdict
@@ -29,11 +29,19 @@ Options:
       --timeout <s>         limit per case in seconds (default 20; cases that move much
                             data keep their longer limits)
       --agent <name>        the name results are filed under (default "server")
+      --insecure            wss:// only: accept a certificate that does not verify (self-signed);
+                            without it such a server is refused before any case runs
+      --http2               each WebSocket is an RFC 8441 extended CONNECT stream: h2c with
+                            prior knowledge for ws://, h2 by ALPN for wss://. Cases about the
+                            HTTP/1.1 upgrade (H.*) are UNIMPLEMENTED, not run; the E family
+                            (the extended CONNECT handshake) is added
   -q, --quiet               no progress lines, only the summary
   -h, --help                show this help
 
 Exit status: 0 when the gate holds (or, without --expected, when no case FAILED),
-1 otherwise, 2 on a usage error.
+1 otherwise, 2 on a usage error or when the run cannot start with these options (an
+untrusted certificate without --insecure; with --http2, a server that does not speak
+HTTP/2 or does not allow extended CONNECT).
 `;
 
 const flags = {
@@ -47,6 +55,8 @@ const flags = {
   concurrency: { type: 'string', default: '8' },
   timeout: { type: 'string' },
   agent: { type: 'string', default: 'server' },
+  insecure: { type: 'boolean', default: false },
+  http2: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -67,9 +77,9 @@ function url(value: string | undefined): string {
   try {
     u = new URL(value);
   } catch {
-    throw new UsageError(`"${value}" is not a URL; expected ws://host:port/path`);
+    throw new UsageError(`"${value}" is not a URL; expected ws://host:port/path or wss://host:port/path`);
   }
-  if (u.protocol !== 'ws:') throw new UsageError(`only ws:// URLs can be tested, got "${value}"`);
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new UsageError(`only ws:// and wss:// URLs can be tested, got "${value}"`);
   return u.href;
 }
 
@@ -82,6 +92,7 @@ export async function conform(argv: string[]): Promise<void> {
   }
   if (positionals.length > 1) throw new UsageError(`conform tests one server, got ${positionals.length} URLs`);
   const target = url(positionals[0]);
+  if (values.insecure && !target.startsWith('wss:')) throw new UsageError('--insecure applies to wss:// URLs (it accepts their certificate)');
   if (values.update && !values.expected) throw new UsageError('--update needs --expected <file> (the file to rewrite)');
   if (values['junit-non-strict'] && !values.junit) throw new UsageError('--junit-non-strict needs --junit <file>');
   const concurrency = positive('concurrency', values.concurrency, true);
@@ -99,6 +110,8 @@ export async function conform(argv: string[]): Promise<void> {
       concurrency,
       timeoutMs,
       agent,
+      insecure: values.insecure,
+      http2: values.http2,
       onResult(r, done, total) {
         if (values.quiet) return;
         const line = `[${String(done).padStart(String(total).length)}/${total}] ${r.id} ${r.behavior}${r.behaviorClose !== 'OK' && r.behaviorClose !== r.behavior ? ` (close ${r.behaviorClose})` : ''} (${fmtMs(r.durationMs)})`;
@@ -109,6 +122,8 @@ export async function conform(argv: string[]): Promise<void> {
     });
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message);
+    // Options that cannot test this server (a certificate, HTTP/2): exit 2, as a usage error.
+    if (error instanceof TargetError && error.code !== 'UNREACHABLE') throw new UsageError(error.message, false);
     throw error;
   }
   if (tty && !values.quiet) process.stderr.write('\r\x1b[K');

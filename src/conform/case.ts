@@ -5,7 +5,9 @@
  */
 import { Conn, DEFAULT_TIMEOUT, type HttpResponse, type HttpResult, type Target, type WireLog, type WsEvent, acceptFor, buildRequest, type RequestOptions } from './client.js';
 import { readAgreement } from './deflate.js';
+import { type ConnectAnswer, type H2Fields, extendedConnect, h2Fields, h2Session } from './transport.js';
 import { closeBody, frame, hex, OP } from './wire.js';
+import type { ClientHttp2Session } from 'node:http2';
 
 /**
  * Autobahn's verdict classes for what the peer did (`behavior`): OK; NON-STRICT
@@ -49,6 +51,12 @@ export interface Case {
   /** Overall limit for the case (default 20 s). */
   timeoutMs?: number;
   /**
+   * Why the case is about the HTTP/1.1 upgrade itself and cannot run over
+   * HTTP/2 (RFC 8441): with --http2 it is reported UNIMPLEMENTED with this
+   * reason, not run. The family's `http1Only` applies when the case has none.
+   */
+  http1Only?: string;
+  /**
    * Runs the case. Resolving with nothing means OK for both behavior and close;
    * a case may resolve with its own verdict, or throw an `Outcome` (a
    * `Mismatch` is FAILED).
@@ -63,6 +71,8 @@ export interface Family {
   /** One line on what the family covers and where the RFC says so. */
   summary: string;
   cases: Case[];
+  /** As `Case.http1Only`, for every case of the family. */
+  http1Only?: string;
 }
 
 /** A case ended with `verdict`; thrown from deep inside a case. */
@@ -95,10 +105,27 @@ export class Unimplemented extends Outcome {
   }
 }
 
+/** The case cannot run over this transport (an HTTP/1.1 case over HTTP/2): UNIMPLEMENTED, saying why. */
+export class NotApplicable extends Unimplemented {
+  override name = 'NotApplicable';
+  constructor(why: string) {
+    super(`not applicable over HTTP/2 (RFC 8441): ${why}`);
+  }
+}
+
 export interface CaseContext {
   target: Target;
-  /** A raw TCP connection to the server, nothing sent yet. Logged (the first two per case). */
+  /**
+   * A raw TCP (or TLS) connection to the server, nothing sent yet. Logged
+   * (the first two per case). Over HTTP/2 there is none: NotApplicable.
+   */
   connect(label?: string): Promise<Conn>;
+  /**
+   * HTTP/2 only: an extended CONNECT with exactly `fields` on the case's
+   * HTTP/2 connection (RFC 8441 §4), and the answer. The stream is closed when
+   * the case ends.
+   */
+  extendedConnect(fields: H2Fields): Promise<ConnectAnswer>;
   /**
    * A connection with a completed, verified opening handshake. If the server
    * agreed to permessage-deflate, its answer is checked and the connection
@@ -125,7 +152,11 @@ export interface CaseResult {
   wire: WireLog[];
 }
 
-export type OpenOptions = RequestOptions & { label?: string; pipelined?: Buffer };
+/**
+ * `pipelined`: bytes sent with the request (over HTTP/2, right after the
+ * 200). `responseTimeoutMs`: how long to wait for the answer (default 5 s).
+ */
+export type OpenOptions = RequestOptions & { label?: string; pipelined?: Buffer; responseTimeoutMs?: number };
 
 /** How many connection logs a case keeps. */
 const KEPT_LOGS = 2;
@@ -134,6 +165,8 @@ export class Context implements CaseContext {
   readonly notes: string[] = [];
   readonly conns: Conn[] = [];
   private opened = 0;
+  /** Over HTTP/2: the case's one connection, made at its first WebSocket. */
+  private session: Promise<ClientHttp2Session> | undefined;
 
   constructor(readonly target: Target) {}
 
@@ -142,34 +175,64 @@ export class Context implements CaseContext {
   }
 
   async connect(label?: string): Promise<Conn> {
+    if (this.target.http2) throw new NotApplicable('the case writes HTTP/1.1 bytes on a connection of its own');
     const n = ++this.opened;
     const conn = await Conn.connect(this.target, label ?? `connection ${n}`);
+    this.track(conn);
+    return conn;
+  }
+
+  private track(conn: Conn): void {
     if (this.conns.length < KEPT_LOGS) this.conns.push(conn);
     this.all.add(conn);
     conn.socket.once('close', () => this.all.delete(conn));
-    return conn;
   }
 
   /** Every connection still open, closed when the case ends. */
   readonly all = new Set<Conn>();
+  private readonly streams = new Set<ConnectAnswer['stream']>();
+
+  async extendedConnect(fields: H2Fields, timeoutMs?: number): Promise<ConnectAnswer> {
+    if (!this.target.http2) throw new Unimplemented('an HTTP/2 case: run with --http2');
+    const session = await (this.session ??= h2Session(this.target));
+    const answer = await extendedConnect(session, fields, timeoutMs);
+    this.streams.add(answer.stream);
+    return answer;
+  }
 
   async open(options: OpenOptions = {}): Promise<Conn> {
-    const conn = await this.connect(options.label);
-    const { text, key } = buildRequest(this.target, options);
-    await conn.send(options.pipelined ? Buffer.concat([Buffer.from(text, 'latin1'), options.pipelined]) : text);
-    const response = await conn.response();
     // Extensions offered in extra header lines count as offered too.
     const extraOffers = (options.extraLines ?? []).flatMap((line) => /^sec-websocket-extensions:(.*)$/i.exec(line)?.[1].trim() ?? []);
     const offered = extraOffers.length
       ? { ...options.headers, 'Sec-WebSocket-Extensions': [options.headers?.['Sec-WebSocket-Extensions'], ...extraOffers].filter(Boolean).join(', ') }
       : options.headers;
-    checkAccept(response, key, offered);
+    let conn: Conn;
+    let response: HttpResponse;
+    if (this.target.http2) {
+      const fields = h2Fields(this.target, options);
+      if (typeof fields === 'string') throw new NotApplicable(fields);
+      const answer = await this.extendedConnect(fields, options.responseTimeoutMs);
+      checkConnectAnswer(answer.result, offered);
+      response = answer.result;
+      const n = ++this.opened;
+      conn = Conn.overStream(answer.stream, options.label ?? `stream ${n}`, answer.lines);
+      this.track(conn);
+      if (options.pipelined) await conn.send(options.pipelined);
+    } else {
+      conn = await this.connect(options.label);
+      const { text, key } = buildRequest(this.target, options);
+      await conn.send(options.pipelined ? Buffer.concat([Buffer.from(text, 'latin1'), options.pipelined]) : text);
+      const result = await conn.response(options.responseTimeoutMs);
+      checkAccept(result, key, offered);
+      response = result;
+    }
     const extensions = response.headers.get('sec-websocket-extensions');
     conn.extensions = extensions?.join(', ');
+    conn.protocol = response.headers.get('sec-websocket-protocol')?.[0];
     if (extensions) {
       // RFC 7692 §7.1: what a client checks of the answer before using it.
       const agreement = readAgreement(extensions.join(', '));
-      if (typeof agreement === 'string') throw new Mismatch(`the 101's Sec-WebSocket-Extensions "${extensions.join(', ')}" is not a valid permessage-deflate answer: ${agreement}`);
+      if (typeof agreement === 'string') throw new Mismatch(`the answer's Sec-WebSocket-Extensions "${extensions.join(', ')}" is not a valid permessage-deflate answer: ${agreement}`);
       conn.enableDeflate(agreement);
     }
     return conn;
@@ -178,6 +241,12 @@ export class Context implements CaseContext {
   cleanup(): void {
     for (const conn of this.all) conn.destroy();
     this.all.clear();
+    for (const stream of this.streams) if (!stream.destroyed) stream.destroy();
+    this.streams.clear();
+    void this.session?.then(
+      (session) => session.destroy(),
+      () => {},
+    );
   }
 }
 
@@ -195,10 +264,7 @@ function listNames(value: string | undefined): string[] {
  * subprotocol or extensions only from among those the client offered.
  */
 export function checkAccept(response: HttpResult, key: string, offered: RequestOptions['headers'] = {}): asserts response is HttpResponse {
-  if ('type' in response) throw new Mismatch(`expected HTTP 101, got ${response.type}: ${response.detail}`);
-  if (response.status !== 101) {
-    throw new Mismatch(`expected HTTP 101, got ${response.status} ${response.reason}: ${response.body.toString('utf8').trim()}`);
-  }
+  expectStatus(response, 101);
   const one = (name: string) => response.headers.get(name)?.join(', ');
   if (one('upgrade')?.toLowerCase() !== 'websocket') throw new Mismatch(`101 without "Upgrade: websocket" (got ${one('upgrade')})`);
   if (!listNames(one('connection')).includes('upgrade')) throw new Mismatch(`101 without "Connection: Upgrade" (got ${one('connection')})`);
@@ -206,16 +272,39 @@ export function checkAccept(response: HttpResult, key: string, offered: RequestO
   if (accept?.length !== 1 || accept[0] !== acceptFor(key)) {
     throw new Mismatch(`Sec-WebSocket-Accept is ${accept?.join(', ')}, expected ${acceptFor(key)}`);
   }
+  checkNegotiation(response, offered);
+}
+
+/**
+ * RFC 8441 §5: the server's answer to an extended CONNECT: 200 (no
+ * Sec-WebSocket-Accept: there is no key), and a subprotocol or extensions
+ * only from among those offered, as over HTTP/1.1 (RFC 6455 §4.1).
+ */
+export function checkConnectAnswer(response: HttpResult, offered: RequestOptions['headers'] = {}): asserts response is HttpResponse {
+  expectStatus(response, 200);
+  checkNegotiation(response, offered);
+}
+
+function expectStatus(response: HttpResult, status: number): asserts response is HttpResponse {
+  if ('type' in response) throw new Mismatch(`expected HTTP ${status}, got ${response.type}: ${response.detail}`);
+  if (response.status !== status) {
+    throw new Mismatch(`expected HTTP ${status}, got ${response.status}${response.reason ? ` ${response.reason}` : ''}: ${response.body.toString('utf8').trim()}`);
+  }
+}
+
+/** RFC 6455 §4.1 and §9.1: the answer agrees only to a subprotocol and extensions the client offered. */
+function checkNegotiation(response: HttpResponse, offered: RequestOptions['headers'] = {}): void {
+  const one = (name: string) => response.headers.get(name)?.join(', ');
   const header = (name: string) => Object.entries(offered ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
   const offeredExtensions = listNames(header('sec-websocket-extensions'));
   for (const name of listNames(one('sec-websocket-extensions'))) {
-    if (!offeredExtensions.includes(name)) throw new Mismatch(`101 agrees to the extension "${name}", which the client did not offer (RFC 6455 §9.1)`);
+    if (!offeredExtensions.includes(name)) throw new Mismatch(`${response.status} agrees to the extension "${name}", which the client did not offer (RFC 6455 §9.1)`);
   }
   const protocol = response.headers.get('sec-websocket-protocol');
   if (protocol !== undefined) {
     const offeredProtocols = (header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
     if (protocol.length !== 1 || !offeredProtocols.includes(protocol[0])) {
-      throw new Mismatch(`101 selects the subprotocol "${protocol.join(', ')}", which the client did not offer (RFC 6455 §4.1)`);
+      throw new Mismatch(`${response.status} selects the subprotocol "${protocol.join(', ')}", which the client did not offer (RFC 6455 §4.1)`);
     }
   }
 }

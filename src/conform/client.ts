@@ -1,10 +1,14 @@
 /**
- * A raw TCP WebSocket client for the conformance run: node:net sockets to the
- * server, an opening handshake written by hand (RFC 6455 §4.1), server frames
- * read with our own parser (wire.ts), and a log of the first bytes each way.
+ * A raw WebSocket client for the conformance run: node:net (or node:tls)
+ * sockets to the server, an opening handshake written by hand (RFC 6455
+ * §4.1), server frames read with our own parser (wire.ts), and a log of the
+ * first bytes each way. Over HTTP/2 (RFC 8441, transport.ts) the same
+ * connection runs on an extended CONNECT stream instead of a socket.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { type ClientHttp2Stream, constants as h2 } from 'node:http2';
 import { type Socket, connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { type Agreement, ClientDeflate } from './deflate.js';
 import { FrameParser, OP, type ServerFrame, frame, hex } from './wire.js';
 
@@ -20,15 +24,35 @@ export interface Target {
   port: number;
   /** The resource name sent in the request line, e.g. "/". */
   path: string;
-  /** The Host header value. */
+  /** The Host header value (HTTP/2: ":authority"). */
   hostHeader: string;
+  /** wss://: TLS, with `insecure` accepting a certificate that does not verify. */
+  tls?: { insecure: boolean };
+  /** RFC 8441: each WebSocket is an extended CONNECT stream (h2c for ws://, h2 by ALPN for wss://). */
+  http2?: boolean;
 }
 
-export function targetFromUrl(url: string): Target {
+export interface TargetOptions {
+  /** wss:// only: accept a self-signed (or otherwise unverifiable) certificate. */
+  insecure?: boolean;
+  /** WebSockets over HTTP/2 (RFC 8441) instead of the HTTP/1.1 upgrade. */
+  http2?: boolean;
+}
+
+export function targetFromUrl(url: string, options: TargetOptions = {}): Target {
   const u = new URL(url);
-  if (u.protocol !== 'ws:') throw new Error(`only ws:// URLs are supported, got ${url}`);
-  const port = Number(u.port || 80);
-  return { host: u.hostname.replace(/^\[|\]$/g, ''), port, path: `${u.pathname}${u.search}` || '/', hostHeader: u.host };
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error(`only ws:// and wss:// URLs are supported, got ${url}`);
+  const secure = u.protocol === 'wss:';
+  if (options.insecure && !secure) throw new Error(`insecure applies to wss:// URLs only, got ${url}`);
+  const port = Number(u.port || (secure ? 443 : 80));
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    path: `${u.pathname}${u.search}` || '/',
+    hostHeader: u.host,
+    tls: secure ? { insecure: options.insecure === true } : undefined,
+    http2: options.http2 === true || undefined,
+  };
 }
 
 export type WsEvent =
@@ -140,8 +164,10 @@ export class Conn {
   private message: { opcode: number; parts: Buffer[]; frames: number; compressed: boolean } | undefined;
   /** permessage-deflate, once the server agreed to it (RFC 7692). */
   deflate: ClientDeflate | undefined;
-  /** The 101's Sec-WebSocket-Extensions value, if it had one. */
+  /** The 101's (or over HTTP/2 the 200's) Sec-WebSocket-Extensions value, if it had one. */
   extensions: string | undefined;
+  /** The subprotocol the answer selected (Sec-WebSocket-Protocol), if any. */
+  protocol: string | undefined;
   private violated = false;
   private omitted: { writes: number; sent: number; reads: number; received: number; entry: WireLogEntry } | undefined;
   /** Pings the server sent us (answered automatically). */
@@ -157,8 +183,12 @@ export class Conn {
   /** The other end: 'server' for the conformance client, 'client' when we are the fuzzing server (`accept`). */
   private readonly peerName: 'server' | 'client';
 
+  /** How a side ends its half of the byte stream: a TCP FIN, or END_STREAM on an HTTP/2 stream (RFC 8441 §5.1). */
+  private readonly fin: string;
+
   private constructor(
-    readonly socket: Socket,
+    /** A TCP or TLS socket, or an HTTP/2 stream (RFC 8441). */
+    readonly socket: Socket | ClientHttp2Stream,
     label: string,
     /** Which end of the connection we are. */
     readonly seat: 'client' | 'server' = 'client',
@@ -166,13 +196,14 @@ export class Conn {
     this.peerName = seat === 'client' ? 'server' : 'client';
     this.log = { label, sent: 0, received: 0, entries: [] };
     this.parser = new FrameParser((f) => this.onFrame(f), seat === 'server');
-    socket.setNoDelay(true);
+    this.fin = 'setNoDelay' in socket ? 'TCP FIN' : 'END_STREAM';
+    if ('setNoDelay' in socket) socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => {
-      this.eof = true;
-      this.entry('*', `${this.peerName} closed its side (TCP FIN)`);
-      this.finishHttp({ type: 'eof', detail: 'the server closed the connection' });
-      this.push({ type: 'eof' });
+      // node:http2 also ends a stream's readable side when the stream is reset; a reset
+      // closes the stream in the same turn, so wait one turn to tell END_STREAM from RST_STREAM.
+      if ('setNoDelay' in socket) this.onEnd();
+      else setImmediate(() => (this.eof || (socket.closed && socket.rstCode !== h2.NGHTTP2_NO_ERROR) ? undefined : this.onEnd()));
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.errored = true;
@@ -182,23 +213,63 @@ export class Conn {
     });
     socket.on('close', () => {
       this.closed = true;
+      // Both sides ended: the stream closes (NO_ERROR) in the turn its END_STREAM arrived.
+      if (!this.eof && 'rstCode' in socket && socket.rstCode === h2.NGHTTP2_NO_ERROR && socket.readableEnded) this.onEnd();
       // Release zlib once the messages still inflating are delivered.
       this.ordered = this.ordered.then(() => this.deflate?.close());
       // Destroyed without an end (by us, or a reset already reported): wake whoever still waits.
-      if (!this.eof && !this.errored) this.push({ type: 'reset', error: 'connection closed' });
+      const reset = 'rstCode' in socket && socket.rstCode !== undefined && socket.rstCode !== h2.NGHTTP2_NO_ERROR && !this.destroyedByUs;
+      const rst = reset ? ` (RST_STREAM ${rstName(socket.rstCode!)})` : '';
+      if (reset && !this.errored) this.entry('*', `${this.peerName} reset the stream${rst}`);
+      if (!this.eof && !this.errored) this.push({ type: 'reset', error: `connection closed${rst}` });
     });
   }
 
+  private onEnd(): void {
+    this.eof = true;
+    this.entry('*', `${this.peerName} closed its side (${this.fin})`);
+    this.finishHttp({ type: 'eof', detail: 'the server closed the connection' });
+    this.push({ type: 'eof' });
+  }
+
+  /** Set once we destroyed or reset the connection ourselves. */
+  private destroyedByUs = false;
+  /** The TCP socket under a TLS one (the one that can send an RST). */
+  private tcp: Socket | undefined;
+
+  /** A TCP connection, or a TLS one for wss:// (ALPN http/1.1: the RFC 6455 upgrade). */
   static connect(target: Target, label = 'connection'): Promise<Conn> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: target.host, port: target.port });
-      const onError = (error: Error) => reject(error);
+      const tcp = netConnect({ host: target.host, port: target.port });
+      // TLS runs on a socket of our own: a TLS socket cannot send a TCP RST itself (`destroy(true)`).
+      const socket = target.tls
+        ? tlsConnect({ socket: tcp, servername: serverName(target.host), rejectUnauthorized: !target.tls.insecure, ALPNProtocols: ['http/1.1'] })
+        : tcp;
+      const onError = (error: Error) => {
+        tcp.destroy();
+        reject(error);
+      };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      if (socket !== tcp) tcp.once('error', onError);
+      socket.once(target.tls ? 'secureConnect' : 'connect', () => {
         socket.off('error', onError);
-        resolve(new Conn(socket, label));
+        tcp.off('error', onError);
+        const conn = new Conn(socket, label);
+        conn.tcp = tcp;
+        resolve(conn);
       });
     });
+  }
+
+  /**
+   * RFC 8441: an extended CONNECT stream the server answered with 200; what
+   * follows on it are WebSocket frames. `head` notes the request and answer.
+   */
+  static overStream(stream: ClientHttp2Stream, label: string, head: string[]): Conn {
+    const conn = new Conn(stream, label);
+    for (const line of head) conn.entry('*', line);
+    conn.phase = 'ws';
+    return conn;
   }
 
   /**
@@ -303,22 +374,26 @@ export class Conn {
     }
   }
 
-  /** Half-close our side (TCP FIN). */
+  /** Half-close our side (TCP FIN; END_STREAM over HTTP/2). */
   end(): void {
     if (!this.socket.destroyed) {
-      this.entry('*', `${this.seat} closed its side (TCP FIN)`);
+      this.entry('*', `${this.seat} closed its side (${this.fin})`);
       this.socket.end();
     }
   }
 
-  /** Close at once; with `reset`, send a TCP RST. */
+  /** Close at once; with `reset`, send a TCP RST (over HTTP/2: RST_STREAM CANCEL, RFC 8441 §5.1). */
   destroy(reset = false): void {
     if (this.socket.destroyed) return;
-    if (reset) {
+    this.destroyedByUs = true;
+    if (!reset) this.socket.destroy();
+    else if ('resetAndDestroy' in this.socket) {
       this.entry('*', `${this.seat} reset the connection (TCP RST)`);
-      this.socket.resetAndDestroy();
-    } else {
+      (this.tcp ?? this.socket).resetAndDestroy();
       this.socket.destroy();
+    } else {
+      this.entry('*', `${this.seat} reset the stream (RST_STREAM CANCEL)`);
+      this.socket.close(h2.NGHTTP2_CANCEL);
     }
   }
 
@@ -540,6 +615,19 @@ export class Conn {
   get queued(): number {
     return this.events.length;
   }
+}
+
+/** TLS SNI takes a host name, never an address (RFC 6066 §3). */
+export function serverName(host: string): string | undefined {
+  return /^[\d.]+$/.test(host) || host.includes(':') ? undefined : host;
+}
+
+/** RFC 9113 §7: the HTTP/2 error codes, by value. */
+const H2_ERRORS = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR', 'REFUSED_STREAM', 'CANCEL', 'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM', 'INADEQUATE_SECURITY', 'HTTP_1_1_REQUIRED'];
+
+/** An HTTP/2 error code's name, e.g. 8 → "CANCEL". */
+export function rstName(code: number): string {
+  return H2_ERRORS[code] ?? `0x${code.toString(16)}`;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -3,14 +3,24 @@
  * each judged with Autobahn's verdict classes. No reports, no exit codes:
  * those are report.ts, expected.ts and cli.ts.
  */
-import { type Case, type CaseResult, Context, Outcome, type Family, type Verdict } from './case.js';
-import { Conn, targetFromUrl } from './client.js';
-import { FAMILIES } from './families/index.js';
+import { type Case, type CaseResult, Context, NotApplicable, Outcome, type Family, type Verdict } from './case.js';
+import { type Target, targetFromUrl } from './client.js';
+import { FAMILIES, H2_FAMILIES } from './families/index.js';
 import { casePatterns } from './patterns.js';
+import { checkTarget } from './transport.js';
 
 export interface ConformOptions {
-  /** The server, ws://host:port/path. */
+  /** The server, ws://host:port/path or wss://host:port/path. */
   url: string;
+  /** wss:// only: accept a certificate that does not verify (self-signed). Without it, such a server is refused before any case runs. */
+  insecure?: boolean;
+  /**
+   * Run the cases over HTTP/2 (RFC 8441 extended CONNECT): h2c with prior
+   * knowledge for ws://, h2 by ALPN for wss://. Cases about the HTTP/1.1
+   * upgrade itself are reported UNIMPLEMENTED, not run; the E family
+   * (the extended CONNECT handshake) is added.
+   */
+  http2?: boolean;
   /** Autobahn's case patterns, comma-separated ("*" matches anything from the start; other patterns are exact ids). Default: all. */
   cases?: string;
   /** Patterns of cases to leave out, same rules. */
@@ -21,7 +31,7 @@ export interface ConformOptions {
   timeoutMs?: number;
   /** The name the results are filed under (Autobahn's "agent"). Default "server". */
   agent?: string;
-  /** The case families (default: all of ours and Autobahn's). */
+  /** The case families (default: all of ours and Autobahn's, and with `http2` the E family). */
   families?: Family[];
   /** Called as each case finishes. */
   onResult?: (result: CaseResult, done: number, total: number) => void;
@@ -80,12 +90,15 @@ class Gate {
   }
 }
 
-async function runCase(c: Case, family: Family, url: string, limit: number, serverGone: () => string | undefined): Promise<CaseResult> {
-  const ctx = new Context(targetFromUrl(url));
+async function runCase(c: Case, family: Family, target: Target, limit: number, serverGone: () => string | undefined): Promise<CaseResult> {
+  const ctx = new Context(target);
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   let verdict: Verdict;
+  const http1Only = target.http2 ? (c.http1Only ?? family.http1Only) : undefined;
   try {
+    // A case about the HTTP/1.1 upgrade itself is not run over HTTP/2; the report says why.
+    if (http1Only) throw new NotApplicable(http1Only);
     const returned = await Promise.race([
       c.run(ctx),
       new Promise<never>((_, reject) => {
@@ -123,18 +136,22 @@ async function runCase(c: Case, family: Family, url: string, limit: number, serv
   };
 }
 
-/** Throws when nothing listens at the target (every case would fail for the same reason). */
-async function reachable(url: string): Promise<void> {
-  const conn = await Conn.connect(targetFromUrl(url)).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`cannot reach ${url}: ${error.code ?? error.message}`);
-  });
-  conn.destroy();
-}
-
-/** Run the selected cases against `options.url` and judge each. Throws on a bad selection or URL, or an unreachable server. */
+/**
+ * Run the selected cases against `options.url` and judge each. Throws a
+ * RangeError on a bad selection or option, and a TargetError (transport.ts)
+ * when no case could run: the server is unreachable, its certificate is not
+ * trusted (without `insecure`), or with `http2` it does not speak HTTP/2 or
+ * does not allow extended CONNECT.
+ */
 export async function runConformance(options: ConformOptions): Promise<ConformRun> {
-  await reachable(options.url);
-  const families = options.families ?? FAMILIES;
+  let target: Target;
+  try {
+    target = targetFromUrl(options.url, { insecure: options.insecure, http2: options.http2 });
+  } catch (error) {
+    throw new RangeError((error as Error).message);
+  }
+  await checkTarget(target);
+  const families = options.families ?? (options.http2 ? [...FAMILIES, ...H2_FAMILIES] : FAMILIES);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const include = options.cases ? casePatterns(options.cases) : () => true;
@@ -160,7 +177,7 @@ export async function runConformance(options: ConformOptions): Promise<ConformRu
   const serverGone = options.serverGone ?? (() => undefined);
   const limitFor = (c: Case) => (options.timeoutMs ? Math.max(options.timeoutMs, c.timeoutMs ?? 0) : (c.timeoutMs ?? DEFAULT_CASE_TIMEOUT));
   const run = async ({ family, c }: { family: Family; c: Case }) => {
-    const r = await runCase(c, family, options.url, limitFor(c), serverGone);
+    const r = await runCase(c, family, target, limitFor(c), serverGone);
     results.set(c.id, r);
     options.onResult?.(r, ++done, chosen.length);
   };
@@ -184,7 +201,8 @@ export async function runConformance(options: ConformOptions): Promise<ConformRu
   const ordered = chosen.map(({ c }) => results.get(c.id)!);
   return {
     agent: options.agent ?? 'server',
-    url: options.url,
+    // The transport is part of what was tested: say it wherever the URL shows.
+    url: options.http2 ? `${options.url} (over HTTP/2, RFC 8441: ${target.tls ? 'h2 by ALPN' : 'h2c with prior knowledge'})` : options.url,
     started: startedAt,
     durationMs: Math.round(performance.now() - started),
     selection: { cases: options.cases ?? null, exclude: options.exclude ?? null },

@@ -14,6 +14,7 @@
  * the client mode's (autobahn/engine.ts, report.ts); only the seat differs.
  */
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CaseResult, Family, Verdict } from './case.js';
 import { Conn } from './client.js';
@@ -29,6 +30,8 @@ export interface ServeOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** Serve wss:// with this PEM certificate (chain) and key (HTTP/1.1 only). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Autobahn's case patterns (as `strictws conform --cases`); the case numbers count the selected cases only. */
   cases?: string;
   exclude?: string;
@@ -41,7 +44,7 @@ export interface ServeOptions {
 }
 
 export interface FuzzingServer {
-  /** ws://host:port */
+  /** ws://host:port, or wss://host:port with `tls` */
   url: string;
   port: number;
   /** The selected cases, in the order of their numbers (case=1 is the first). */
@@ -210,10 +213,12 @@ export async function startFuzzingServer(options: ServeOptions = {}): Promise<Fu
     return answer(req, socket, head, undefined);
   };
 
-  const server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+  const page = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'close' });
     res.end('strictws conform --serve: a fuzzing server for WebSocket clients; connect with WebSocket to /getCaseCount, /runCase?case=N&agent=A, ...\n');
-  });
+  };
+  // With TLS, ALPN offers only http/1.1: the client cases run on RFC 6455 upgrades.
+  const server = options.tls ? createHttpsServer({ ...options.tls, ALPNProtocols: ['http/1.1'] }, page) : createServer(page);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     onUpgrade(req, socket, head).catch((error: Error) => {
       process.emitWarning(`strictws conform --serve: ${req.url}: ${error.message}`);
@@ -228,7 +233,7 @@ export async function startFuzzingServer(options: ServeOptions = {}): Promise<Fu
     });
   });
   const port = (server.address() as AddressInfo).port;
-  url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  url = `${options.tls ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
     url,
     port,

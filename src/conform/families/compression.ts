@@ -18,6 +18,7 @@ import { type Case, type CaseContext, type Family, Mismatch, Unimplemented, desc
 import { type Conn, buildRequest } from '../client.js';
 import { zeroBomb } from '../deflate.js';
 import { OP, type FrameSpec, closeBody, frame, frames, mixedText, pseudoRandomBytes } from '../wire.js';
+import { expectH2Refusal } from './h2.js';
 import { expectRejection } from './handshake.js';
 
 const KiB = 1024;
@@ -392,9 +393,10 @@ function malformedCase(id: string, value: string, why: string): Case {
   return {
     id,
     description: `A malformed Sec-WebSocket-Extensions "${value}" (${why})`,
-    expectation: 'HTTP 400, then TCP close (RFC 6455 §9.1: a value that does not conform to the ABNF fails the connection)',
+    expectation: 'HTTP 400, then TCP close (RFC 6455 §9.1: a value that does not conform to the ABNF fails the connection); over HTTP/2, 400 on the stream and the connection serves on',
     async run(t) {
-      await expectRejection(t, buildRequest(t.target, offer(value)).text, { status: 400 });
+      if (t.target.http2) await expectH2Refusal(t, offer(value), { status: [400] });
+      else await expectRejection(t, buildRequest(t.target, offer(value)).text, { status: 400 });
     },
   };
 }

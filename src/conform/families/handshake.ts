@@ -472,4 +472,6 @@ export const handshake: Family = {
   title: 'Opening handshake',
   summary: 'RFC 6455 §4.1-4.2: valid requests get a correct 101; every rejection gets its HTTP status (400, 405, 414, 426, 431, 505) and the headers that go with it, then the server closes; slow and broken clients are cut off without hurting others.',
   cases: [...accepted, ...rejected, ...caps, ...malformed, ...timing, ...framing, ...adversarial],
+  // RFC 8441 §5 replaces this request with an extended CONNECT, which the E family tests.
+  http1Only: 'the case tests the HTTP/1.1 upgrade request (RFC 6455 §4, RFC 9112); over HTTP/2 the opening handshake is an extended CONNECT, tested by the E family',
 };

@@ -8,6 +8,7 @@ import { AUTOBAHN } from '../autobahn/index.js';
 import { close } from './close.js';
 import { compressionData, compressionNegotiation } from './compression.js';
 import { fragmentation } from './fragmentation.js';
+import { extendedConnect } from './h2.js';
 import { framing } from './framing.js';
 import { handshake } from './handshake.js';
 import { limits } from './limits.js';
@@ -29,3 +30,6 @@ export const FAMILIES: Family[] = [
   compressionData,
   compressionNegotiation,
 ];
+
+/** Families that run only over HTTP/2 (`--http2`): added to FAMILIES there. */
+export const H2_FAMILIES: Family[] = [extendedConnect];
