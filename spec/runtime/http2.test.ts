@@ -374,6 +374,20 @@ describe.skipIf(skip)('h2 WebSockets and the runtime: backpressure, heartbeat, s
     }
   });
 
+  it('a connection with no stream gets GOAWAY after handshakeTimeout; one with an idle WebSocket stays', async () => {
+    const { wss, origin, session: idle } = await start({ handshakeTimeout: 300, heartbeat: false });
+    const busy = await h2Session(origin);
+    sessions.push(busy);
+    const client = await h2WebSocket(busy);
+    await once(idle, 'goaway');
+    await once(idle, 'close');
+    // Past the timeout again with no traffic: the WebSocket's connection is still there.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(busy.closed || busy.destroyed).toBe(false);
+    expect(client.closed).toBe(false);
+    expect(wss.clients.size).toBe(1);
+  });
+
   it('graceful shutdown: 1001 on every h2 WebSocket, then GOAWAY, and close() resolves', async () => {
     const { wss, session } = await start({ closeTimeout: 2_000 });
     servers.splice(servers.indexOf(wss), 1);

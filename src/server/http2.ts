@@ -11,6 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import {
   type Http2Server,
+  type Http2Session,
   type Http2Stream,
   type ServerHttp2Session,
   type ServerHttp2Stream,
@@ -30,6 +31,8 @@ export type TlsServerOptions = Omit<TlsOptions, 'ALPNProtocols' | 'ALPNCallback'
 export interface Http2Host {
   /** How long a refused stream or a closing connection may linger (ms). */
   readonly closeTimeout: number;
+  /** How long a connection may stay without an open stream before GOAWAY (ms). */
+  readonly idleTimeout: number;
   closing(): boolean;
   /** A request on a new stream: the server answers it, or runs its WebSocket handshake. */
   stream(stream: ServerHttp2Stream, request: HttpRequest): void;
@@ -92,7 +95,7 @@ export function listenTls(
 
 function ignore(): void {}
 
-function destroySession(session: ServerHttp2Session): void {
+function destroySession(session: Http2Session): void {
   if (!session.destroyed) session.destroy();
 }
 
@@ -103,19 +106,28 @@ function resetStream(stream: Http2Stream): void {
 /** The HTTP/2 connections of one server; each stream's request goes to the host. */
 export class Http2Front {
   private readonly server: Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  /** Each connection with its number of open streams. */
+  private readonly sessions = new Map<Http2Session, number>();
 
   constructor(private readonly host: Http2Host) {
     // RFC 8441 §3: SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 in our first SETTINGS frame.
     // The node:http2 server only makes sessions here: it never listens.
     this.server = createH2Server({ settings: { enableConnectProtocol: true } });
     this.server.on('session', (session: ServerHttp2Session) => {
-      this.sessions.add(session);
+      this.sessions.set(session, 0);
       // A broken connection: its streams hear of it through their own events.
       session.on('error', ignore);
       session.once('close', () => this.sessions.delete(session));
+      // Like a TCP connection that sends no handshake: one without a stream goes after idleTimeout
+      // of no traffic (node:http2 restarts the timer on every frame).
+      session.setTimeout(this.host.idleTimeout, () => {
+        if (this.sessions.get(session) === 0) this.goAway(session);
+      });
     });
     this.server.on('stream', (stream: ServerHttp2Stream, _headers: unknown, _flags: number, raw: string[]) => {
+      const session = stream.session!;
+      this.count(session, 1);
+      stream.once('close', () => this.count(session, -1));
       if (this.host.closing()) stream.close(constants.NGHTTP2_REFUSED_STREAM);
       else this.host.stream(stream, h2Request(raw));
     });
@@ -139,10 +151,18 @@ export class Http2Front {
    * streams have, or is destroyed after `closeTimeout`.
    */
   close(): void {
-    for (const session of this.sessions) {
-      session.close();
-      setTimeout(destroySession, this.host.closeTimeout, session).unref();
-    }
+    for (const session of this.sessions.keys()) this.goAway(session);
+  }
+
+  private count(session: Http2Session, change: number): void {
+    const open = this.sessions.get(session);
+    if (open !== undefined) this.sessions.set(session, open + change);
+  }
+
+  /** GOAWAY: the connection closes once its streams have, or is destroyed after `closeTimeout`. */
+  private goAway(session: Http2Session): void {
+    session.close();
+    setTimeout(destroySession, this.host.closeTimeout, session).unref();
   }
 }
 

@@ -287,6 +287,7 @@ export class WebSocketServer extends EventEmitter {
       if (options.http2) {
         this.h2 = new Http2Front({
           closeTimeout: this.settings.socket.closeTimeout,
+          idleTimeout: this.settings.handshakeTimeout,
           closing: () => this.closing !== undefined,
           stream: (stream, request) => this.acceptStream(stream, request),
         });
