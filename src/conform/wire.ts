@@ -229,6 +229,77 @@ export class FrameParser {
 }
 
 /**
+ * Where our own outgoing byte stream stands: inside an opening handshake
+ * request (client seat, until its blank line, RFC 9112 §2.1), between frames,
+ * or inside a frame (its header or payload, as the header's length fields
+ * say, RFC 6455 §5.2). Fed every byte we write, in order, so that a frame we
+ * add by ourselves (a pong) goes only where a frame may start: never inside
+ * another frame, however the case split it into writes.
+ */
+export class OutgoingFrames {
+  /** The last bytes of the request head seen so far (its end may span writes). */
+  private head: Buffer | undefined;
+  /** Header bytes of the current frame, while incomplete. */
+  private header: number[] = [];
+  /** Payload bytes of the current frame still to come. */
+  private remaining = 0;
+
+  /** `request`: the stream starts with an HTTP request head (the client seat). */
+  constructor(request: boolean) {
+    this.head = request ? Buffer.alloc(0) : undefined;
+  }
+
+  /** Between frames (or still in the request head): a whole frame may be written now. */
+  get atBoundary(): boolean {
+    return this.head !== undefined || (this.header.length === 0 && this.remaining === 0);
+  }
+
+  push(bytes: Uint8Array): void {
+    let i = 0;
+    if (this.head !== undefined) {
+      const joined = Buffer.concat([this.head, bytes]);
+      const end = joined.indexOf('\r\n\r\n');
+      if (end < 0) {
+        this.head = Buffer.from(joined.subarray(-3));
+        return;
+      }
+      i = end + 4 - this.head.length;
+      this.head = undefined;
+    }
+    while (i < bytes.length) {
+      if (this.remaining > 0) {
+        const n = Math.min(this.remaining, bytes.length - i);
+        this.remaining -= n;
+        i += n;
+        continue;
+      }
+      this.header.push(bytes[i++]);
+      const need = headerLength(this.header);
+      if (this.header.length < need) continue;
+      this.remaining = payloadLength(this.header);
+      this.header = [];
+    }
+  }
+}
+
+/** A frame header's length in bytes, from its first two bytes (2 until both are known). */
+function headerLength(h: number[]): number {
+  if (h.length < 2) return 2;
+  const len7 = h[1] & 0x7f;
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (h[1] & 0x80 ? 4 : 0);
+}
+
+/** The payload length a complete header announces (Infinity past 2^53: the frame never ends). */
+function payloadLength(h: number[]): number {
+  const len7 = h[1] & 0x7f;
+  if (len7 < 126) return len7;
+  if (len7 === 126) return (h[2] << 8) | h[3];
+  let n = 0;
+  for (let k = 2; k < 10; k++) n = n * 256 + h[k];
+  return n > Number.MAX_SAFE_INTEGER ? Infinity : n;
+}
+
+/**
  * RFC 3629 §4 checker, written as the syntax table reads (not as a DFA):
  * returns the index of the first byte after which the input can no longer be
  * the prefix of valid UTF-8, `length` if the input is complete and valid, or
