@@ -43,6 +43,8 @@ export interface FamilySummary {
 export interface ConformRun {
   agent: string;
   url: string;
+  /** Our seat: 'client' testing a server (runConformance), 'server' testing clients (`--serve`). */
+  seat: 'client' | 'server';
   /** ISO time the run started. */
   started: string;
   durationMs: number;
@@ -185,6 +187,7 @@ export async function runConformance(options: ConformOptions): Promise<ConformRu
   return {
     agent: options.agent ?? 'server',
     url: options.url,
+    seat: 'client',
     started: startedAt,
     durationMs: Math.round(performance.now() - started),
     selection: { cases: options.cases ?? null, exclude: options.exclude ?? null },
