@@ -62,8 +62,8 @@ class History {
 export const MAX_INFLATED = 64 * 1024 * 1024;
 
 /**
- * A zlib stream used one message at a time: write, sync flush, take the
- * output. Kept for the connection's life, so its window is the context that
+ * A zlib stream used one message at a time: write it with a sync flush (the
+ * stream's `flush` option), take the output. Kept for the connection's life, so its window is the context that
  * RFC 7692 §7.2 takes over from message to message (reset when it is not).
  */
 class Flusher {
@@ -91,8 +91,8 @@ class Flusher {
     if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.fail = reject;
-      this.z.write(input);
-      this.z.flush(constants.Z_SYNC_FLUSH, () => {
+      // The stream was made with a sync flush for every write: one pass through zlib per message.
+      this.z.write(input, () => {
         this.fail = undefined;
         if (this.broken) return reject(this.broken);
         const out = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
@@ -120,7 +120,7 @@ export class ClientDeflate {
 
   constructor(readonly agreement: Agreement) {
     this.sent = new History(2 ** agreement.clientMaxWindowBits);
-    this.inflater = new Flusher(createInflateRaw({ windowBits: agreement.serverMaxWindowBits }), MAX_INFLATED);
+    this.inflater = new Flusher(createInflateRaw({ windowBits: agreement.serverMaxWindowBits, flush: constants.Z_SYNC_FLUSH }), MAX_INFLATED);
   }
 
   /**
@@ -143,7 +143,9 @@ export class ClientDeflate {
 
   /** The same from one long-lived zlib stream (fast for many messages); zlib's fastest level. */
   async compressNext(data: Buffer): Promise<Buffer> {
-    this.compressor ??= new Flusher(createDeflateRaw({ windowBits: Math.max(9, this.agreement.clientMaxWindowBits), level: constants.Z_BEST_SPEED }));
+    this.compressor ??= new Flusher(
+      createDeflateRaw({ windowBits: Math.max(9, this.agreement.clientMaxWindowBits), level: constants.Z_BEST_SPEED, flush: constants.Z_SYNC_FLUSH }),
+    );
     const out = await this.compressor.run(data);
     if (this.agreement.clientNoContextTakeover) this.compressor.reset();
     return out.subarray(0, out.length - TAIL.length);

@@ -5,7 +5,7 @@
  * and a UTF-8 checker. A bug shared with the server's codec must not be able
  * to hide itself, so nothing here is imported from src/.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** RFC 6455 §11.8 opcodes. */
 export const OP = {
@@ -65,12 +65,26 @@ export function xorMask(data: Buffer, key: Uint8Array): void {
   for (; i < n; i++) data[i] ^= key[i & 3];
 }
 
+/** Masking keys, drawn from the system's strong random source a pool at a time (RFC 6455 §5.3, §10.3). */
+const keyPool = Buffer.alloc(4096);
+let keyAt = keyPool.length;
+
+/** A fresh masking key: a view of the pool, to use at once (the pool is refilled later). */
+function maskKey(): Buffer {
+  if (keyAt === keyPool.length) {
+    randomFillSync(keyPool);
+    keyAt = 0;
+  }
+  keyAt += 4;
+  return keyPool.subarray(keyAt - 4, keyAt);
+}
+
 /** Encode one client frame (RFC 6455 §5.2). The payload is copied, never modified. */
 export function frame(spec: FrameSpec): Buffer {
   const payload = toBytes(spec.payload);
   const fin = spec.fin ?? true;
   const rsv = spec.rsv ?? 0;
-  const key = spec.mask === false ? undefined : spec.mask ?? randomBytes(4);
+  const key = spec.mask === false ? undefined : spec.mask ?? maskKey();
   const declared = BigInt(spec.declaredLength ?? payload.length);
   const form = spec.lengthForm ?? (declared < 126n ? 7 : declared < 0x10000n ? 16 : 64);
   const extra = form === 7 ? 0 : form === 16 ? 2 : 8;

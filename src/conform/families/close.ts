@@ -194,7 +194,7 @@ async function probeCode(target: Target, code: number, valid: boolean, conn?: Co
   }
 }
 
-const RANGE_CONCURRENCY = 6;
+const RANGE_CONCURRENCY = 24;
 
 function rangeCase(id: string, range: Range): Case {
   const count = range.to - range.from + 1;
