@@ -112,6 +112,47 @@ class Flusher {
   }
 }
 
+/**
+ * Compressed payloads by key, least recently used first out once they hold
+ * more than `limit` bytes; a payload being compressed is shared by whoever
+ * asks for it meanwhile.
+ */
+export class PayloadCache {
+  private readonly entries = new Map<string, { payload: Promise<Buffer>; bytes: number }>();
+  private bytes = 0;
+  constructor(private readonly limit: number) {}
+
+  get(key: string, make: () => Promise<Buffer>): Promise<Buffer> {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit.payload;
+    }
+    const entry = { payload: make(), bytes: 0 };
+    this.entries.set(key, entry);
+    entry.payload.then(
+      (payload) => {
+        if (this.entries.get(key) !== entry) return;
+        entry.bytes = payload.length;
+        this.bytes += payload.length;
+        for (const [k, e] of this.entries) {
+          if (this.bytes <= this.limit) break;
+          this.entries.delete(k);
+          this.bytes -= e.bytes;
+        }
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    return entry.payload;
+  }
+}
+
+/** Payloads compressed without context takeover, shared by the connections of a run (Autobahn 12.x/13.x repeat messages across cases). */
+const sharedPayloads = new PayloadCache(256 * 1024 * 1024);
+
 /** The client's side of permessage-deflate on one connection. */
 export class ClientDeflate {
   private readonly sent: History;
@@ -141,8 +182,19 @@ export class ClientDeflate {
     return out.subarray(0, out.length - TAIL.length);
   }
 
-  /** The same from one long-lived zlib stream (fast for many messages); zlib's fastest level. */
-  async compressNext(data: Buffer): Promise<Buffer> {
+  /**
+   * The same from one long-lived zlib stream (fast for many messages); zlib's
+   * fastest level. With `key` (naming `data`'s content exactly) and without
+   * context takeover, the payload comes from `sharedPayloads` when another
+   * connection already compressed the same message: the same bytes in give
+   * the same bytes out.
+   */
+  compressNext(data: Buffer, key?: string): Promise<Buffer> {
+    if (key === undefined || !this.agreement.clientNoContextTakeover) return this.compressFresh(data);
+    return sharedPayloads.get(`${Math.max(9, this.agreement.clientMaxWindowBits)} ${key}`, () => this.compressFresh(data));
+  }
+
+  private async compressFresh(data: Buffer): Promise<Buffer> {
     this.compressor ??= new Flusher(
       createDeflateRaw({ windowBits: Math.max(9, this.agreement.clientMaxWindowBits), level: constants.Z_BEST_SPEED, flush: constants.Z_SYNC_FLUSH }),
     );

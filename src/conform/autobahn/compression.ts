@@ -81,12 +81,11 @@ function corpusOf(set: PayloadSet): Buffer {
   return corpus;
 }
 
-/** The 1,000 messages of a case: consecutive slices of the corpus, wrapping around. */
+/** Where the 1,000 messages of a case start: consecutive slices of the corpus, wrapping around. */
+const offsets = (corpus: Buffer, size: number) => Array.from({ length: 1000 }, (_, i) => (i * size) % (corpus.length - size + 1));
+
 function messages(corpus: Buffer, size: number): Buffer[] {
-  return Array.from({ length: 1000 }, (_, i) => {
-    const at = (i * size) % (corpus.length - size + 1);
-    return corpus.subarray(at, at + size);
-  });
+  return offsets(corpus, size).map((at) => corpus.subarray(at, at + size));
 }
 
 /** Offers from Autobahn's (requestNoContextTakeover, requestMaxWindowBits) pairs: each also accepts client_no_context_takeover and client_max_window_bits. */
@@ -112,11 +111,13 @@ function compressionCase(id: string, set: PayloadSet, size: number, fragment: nu
       const started = performance.now();
       const left = () => Math.max(1, waitMs - (performance.now() - started));
       const all = list();
+      // Names each message's bytes, so that cases sending the same one compress it once (ClientDeflate.compressNext).
+      const at = offsets(corpusOf(set), size);
       // Each message goes once no more than `window` before it still await their echoes.
       const window = Math.max(1, Math.min(MAX_IN_FLIGHT, Math.floor(IN_FLIGHT_BYTES / size)));
       for (let k = 0; k < all.length && !s.closed; k++) {
         if (k >= window && !(await s.received(k - window + 1, left()))) break;
-        await s.message(set.type, all[k], fragment);
+        await s.message(set.type, all[k], fragment, undefined, `${set.title} ${at[k]}+${size}`);
       }
       await s.received(all.length, left());
       s.note(`1,000 messages and their echoes in ${Math.round(performance.now() - started)} ms, up to ${window} awaiting their echo at a time`);
