@@ -54,13 +54,16 @@ export function toBytes(data: Uint8Array | string | undefined): Buffer {
 /** XOR `data` with `key` in place (RFC 6455 §5.3), starting at key offset 0. */
 export function xorMask(data: Buffer, key: Uint8Array): void {
   const n = data.length;
-  const k0 = key[0], k1 = key[1], k2 = key[2], k3 = key[3];
+  // Byte by byte up to a 4-byte boundary of the memory, then four bytes at a time.
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    data[i] ^= k0;
-    data[i + 1] ^= k1;
-    data[i + 2] ^= k2;
-    data[i + 3] ^= k3;
+  for (; i < n && (data.byteOffset + i) % 4 !== 0; i++) data[i] ^= key[i & 3];
+  const words = (n - i) >>> 2;
+  if (words > 0) {
+    const word = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    // The key as it lines up from byte i, read in the platform's byte order.
+    const k = new Uint32Array(Uint8Array.from([key[i & 3], key[(i + 1) & 3], key[(i + 2) & 3], key[(i + 3) & 3]]).buffer)[0];
+    for (let w = 0; w < words; w++) word[w] ^= k;
+    i += words * 4;
   }
   for (; i < n; i++) data[i] ^= key[i & 3];
 }
