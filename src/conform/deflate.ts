@@ -58,6 +58,9 @@ class History {
   }
 }
 
+/** zlib's output buffer: each one filled is a trip back from zlib's thread pool, so room for a 128 KiB message at once. */
+const CHUNK = 128 * 1024;
+
 /** The most a server message may inflate to before the client gives up on it (bounded memory). */
 export const MAX_INFLATED = 64 * 1024 * 1024;
 
@@ -161,7 +164,7 @@ export class ClientDeflate {
 
   constructor(readonly agreement: Agreement) {
     this.sent = new History(2 ** agreement.clientMaxWindowBits);
-    this.inflater = new Flusher(createInflateRaw({ windowBits: agreement.serverMaxWindowBits, flush: constants.Z_SYNC_FLUSH }), MAX_INFLATED);
+    this.inflater = new Flusher(createInflateRaw({ windowBits: agreement.serverMaxWindowBits, flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK }), MAX_INFLATED);
   }
 
   /**
@@ -196,7 +199,7 @@ export class ClientDeflate {
 
   private async compressFresh(data: Buffer): Promise<Buffer> {
     this.compressor ??= new Flusher(
-      createDeflateRaw({ windowBits: Math.max(9, this.agreement.clientMaxWindowBits), level: constants.Z_BEST_SPEED, flush: constants.Z_SYNC_FLUSH }),
+      createDeflateRaw({ windowBits: Math.max(9, this.agreement.clientMaxWindowBits), level: constants.Z_BEST_SPEED, flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK }),
     );
     const out = await this.compressor.run(data);
     if (this.agreement.clientNoContextTakeover) this.compressor.reset();
