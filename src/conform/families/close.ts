@@ -199,7 +199,7 @@ async function probeCode(t: CaseContext, code: number, valid: boolean): Promise<
   }
 }
 
-const RANGE_CONCURRENCY = 6;
+const RANGE_CONCURRENCY = 24;
 
 function rangeCase(id: string, range: Range): Case {
   const count = range.to - range.from + 1;
