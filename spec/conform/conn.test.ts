@@ -2,6 +2,7 @@
  * The conformance suite's own connection (src/conform/client.ts): what it
  * writes by itself must never land inside a frame it is writing in pieces.
  */
+import type { ClientHttp2Stream } from 'node:http2';
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Conn, buildRequest, sleep, targetFromUrl } from '../../src/conform/client.js';
@@ -9,7 +10,7 @@ import { runConformance } from '../../src/conform/index.js';
 import { OP, OutgoingFrames, frame } from '../../src/conform/wire.js';
 import { WebSocketServer } from '../../src/server/index.js';
 
-const sockets: Socket[] = [];
+const sockets: Array<Socket | ClientHttp2Stream> = [];
 afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
 });
