@@ -240,6 +240,7 @@ describe('the server\'s options (resolveDeflateOptions)', () => {
       serverMaxWindowBits: 15,
       clientMaxWindowBits: undefined,
       memLevel: 8,
+      level: 1,
       threshold: 1024,
     });
   });
@@ -251,10 +252,14 @@ describe('the server\'s options (resolveDeflateOptions)', () => {
     ['clientMaxWindowBits 10.5', { clientMaxWindowBits: 10.5 }, RangeError],
     ['memLevel 0', { memLevel: 0 }, RangeError],
     ['memLevel 10', { memLevel: 10 }, RangeError],
+    ['level -1', { level: -1 }, RangeError],
+    ['level 10', { level: 10 }, RangeError],
+    ['level 1.5', { level: 1.5 }, RangeError],
+    ['level "9"', { level: '9' }, RangeError],
     ['threshold -1', { threshold: -1 }, RangeError],
     ['threshold "1k"', { threshold: '1k' }, RangeError],
     ['serverNoContextTakeover "yes"', { serverNoContextTakeover: 'yes' }, TypeError],
-    ['an unknown option', { level: 9 }, TypeError],
+    ['an unknown option', { strategy: 1 }, TypeError],
     ['a number', 1, TypeError],
   ];
   for (const [what, options, type] of bad) {
@@ -264,11 +269,13 @@ describe('the server\'s options (resolveDeflateOptions)', () => {
   }
 
   it('accepts the extremes', () => {
-    expect(resolveDeflateOptions({ serverMaxWindowBits: 9, clientMaxWindowBits: 8, memLevel: 1, threshold: 0 })).toMatchObject({
+    expect(resolveDeflateOptions({ serverMaxWindowBits: 9, clientMaxWindowBits: 8, memLevel: 1, level: 0, threshold: 0 })).toMatchObject({
       serverMaxWindowBits: 9,
       clientMaxWindowBits: 8,
       memLevel: 1,
+      level: 0,
       threshold: 0,
     });
+    expect(resolveDeflateOptions({ memLevel: 9, level: 9 })).toMatchObject({ memLevel: 9, level: 9 });
   });
 });

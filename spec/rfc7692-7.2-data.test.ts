@@ -366,12 +366,27 @@ describe('compressing in two steps, for a caller that runs zlib elsewhere (the r
   const long = Buffer.from(Array.from({ length: 3000 }, (_, i) => `line ${i % 97}: ${'abc'.repeat(i % 7)}`).join('\n'));
 
   it('deflateOptions, zlib\'s asynchronous deflateRaw and finishDeflate give what deflate gives, window included', async () => {
-    const sync = new PerMessageDeflate(PARAMS);
-    const split = new PerMessageDeflate(PARAMS);
-    for (const message of [long, long.subarray(1000), Buffer.from('short'), long]) {
-      const options = split.deflateOptions(message);
-      const payload = options && split.finishDeflate(message, await promisify(deflateRaw)(message, options));
-      expect(payload).toEqual(sync.deflate(message));
+    // At levels 4-9 zlib hashes a preset dictionary as it does a stream's own history: the same bytes.
+    // At 1-3 (the default is 1) its fast path does not: other bytes, the same messages (docs/deflate.md).
+    for (const level of [4, 6, 9, undefined]) {
+      const sync = new PerMessageDeflate(PARAMS, { memLevel: 8, threshold: 1024, level });
+      const split = new PerMessageDeflate(PARAMS, { memLevel: 8, threshold: 1024, level });
+      const clients = [new StreamCodec(), new StreamCodec()];
+      try {
+        for (const message of [long, long.subarray(1000), Buffer.from('short'), long]) {
+          const options = split.deflateOptions(message);
+          const payload = options && split.finishDeflate(message, await promisify(deflateRaw)(message, options));
+          const direct = sync.deflate(message);
+          if (level !== undefined) expect(payload, `level ${level}`).toEqual(direct);
+          expect(payload === undefined).toBe(direct === undefined);
+          if (!payload || !direct) continue;
+          // A client that keeps its context inflates both to the message.
+          expect(await clients[0].inflate(payload)).toEqual(message);
+          expect(await clients[1].inflate(direct)).toEqual(message);
+        }
+      } finally {
+        for (const client of clients) client.close();
+      }
     }
   });
 
@@ -473,6 +488,31 @@ describe('how zlib runs: a stream per direction kept across messages, or one-sho
       client.close();
     }
   });
+});
+
+describe('the compression level (a local compressor setting, §7.2.1)', () => {
+  const json = Buffer.from(Array.from({ length: 800 }, (_, i) => JSON.stringify({ id: i, user: `user${(i * 7919) % 1000}`, ok: i % 3 > 0 })).join('\n'));
+  const engines = [
+    ['kept zlib stream', (level?: number) => new PerMessageDeflate(PARAMS, { memLevel: 8, threshold: 0, level }).deflate(json)],
+    ['one-shot calls', (level?: number) => new PerMessageDeflate(PARAMS, { memLevel: 8, threshold: 0, level }, { streams: false }).deflate(json)],
+    [
+      'deflateOptions (the threadpool path)',
+      (level?: number) => {
+        const codec = new PerMessageDeflate(PARAMS, { memLevel: 8, threshold: 0, level });
+        const options = codec.deflateOptions(json);
+        return options && codec.finishDeflate(json, deflateRawSync(json, options));
+      },
+    ],
+  ] as const;
+
+  for (const [engine, compress] of engines) {
+    it(`${engine}: zlib compresses at the level asked for, 1 by default; level 0 sends uncompressed`, () => {
+      for (const level of [1, 6, 9]) expect(compress(level), `level ${level}`).toEqual(clientDeflate(json, { level }));
+      expect(compress()).toEqual(clientDeflate(json, { level: 1 }));
+      expect(compress(9)!.length).toBeLessThan(compress(1)!.length);
+      expect(compress(0)).toBeUndefined();
+    });
+  }
 });
 
 describe('why server_max_window_bits=8 is declined', () => {

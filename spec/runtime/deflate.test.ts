@@ -10,12 +10,13 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { encodeMessage } from '../../src/index.js';
+import { RSV1 } from '../../src/protocol/index.js';
 import { WebSocketServer, type WebSocket as ServerSocket } from '../../src/server/index.js';
 import { OP, frame } from '../helpers.js';
 import { BIN, type RunningServer, startCli } from '../support/cli.js';
-import { zeroBomb } from '../support/deflate.js';
+import { clientDeflate, clientInflate, zeroBomb } from '../support/deflate.js';
 import { deflateCodecsWatched, sweepIdleDeflate } from '../../src/server/deflate-pool.js';
-import { RawClient, echo, listen } from './support.js';
+import { RawClient, clientFrame, echo, listen } from './support.js';
 
 const MiB = 1024 * 1024;
 
@@ -28,6 +29,23 @@ function jsonText(bytes: number): string {
   let out = '';
   for (let i = 0; out.length < bytes; i++) out += `${JSON.stringify({ id: i, user: `user${(i * 7919) % 1000}`, status: i % 3 ? 'ok' : 'error' })}\n`;
   return out.slice(0, bytes);
+}
+
+/**
+ * What the server echoes of each message, as its frames arrive: one raw
+ * connection that offers permessage-deflate with server_no_context_takeover,
+ * so each compressed message is zlib's output for that message alone.
+ */
+async function echoedFrames(port: number, messages: readonly string[]): Promise<Array<{ rsv: number; payload: Buffer }>> {
+  const client = await RawClient.connect(port, { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate; server_no_context_takeover' } });
+  try {
+    expect(extensionsHeader(client.response)).toMatch(/^permessage-deflate; server_no_context_takeover/);
+    for (const message of messages) client.send(clientFrame(OP.TEXT, message));
+    await client.until(() => client.frames.length >= messages.length, 20_000, 'the echoes');
+    return client.frames.map(({ rsv, payload }) => ({ rsv, payload }));
+  } finally {
+    client.socket.destroy();
+  }
 }
 
 describe('WebSocketServer perMessageDeflate', () => {
@@ -71,6 +89,38 @@ describe('WebSocketServer perMessageDeflate', () => {
   it('refuses options it cannot honour when constructed', () => {
     expect(() => new WebSocketServer({ noServer: true, perMessageDeflate: { serverMaxWindowBits: 8 } })).toThrow(RangeError);
     expect(() => new WebSocketServer({ noServer: true, perMessageDeflate: { memLevel: 12 } })).toThrow(RangeError);
+    expect(() => new WebSocketServer({ noServer: true, perMessageDeflate: { level: 10 } })).toThrow(RangeError);
+  });
+
+  it('perMessageDeflate.level reaches zlib on the wire: 1 by default, 9 smaller, 0 uncompressed; large messages (threadpool) too', async () => {
+    // 64 KiB is compressed in the sender's turn, 256 KiB on the threadpool (deflate-pool.ts).
+    const messages = [jsonText(64 * 1024), jsonText(256 * 1024)];
+    const sizes = new Map<number | undefined, number[]>();
+    for (const level of [undefined, 0, 1, 9]) {
+      const { wss, port } = await listen({ perMessageDeflate: level === undefined ? true : { level } });
+      echo(wss);
+      try {
+        const frames = await echoedFrames(port, messages);
+        for (const [i, { rsv, payload }] of frames.entries()) {
+          if (level === 0) {
+            expect(rsv, 'level 0: sent uncompressed').toBe(0);
+            expect(payload.toString()).toBe(messages[i]);
+            continue;
+          }
+          expect(rsv, `level ${level}`).toBe(RSV1);
+          expect(clientInflate(payload).toString()).toBe(messages[i]);
+          // Byte for byte what zlib makes at that level (and at 1 when no level is given).
+          expect(payload.equals(clientDeflate(messages[i], { level: level ?? 1 })), `level ${level}, message ${i}`).toBe(true);
+        }
+        sizes.set(level, frames.map((f) => f.payload.length));
+      } finally {
+        await wss.close();
+      }
+    }
+    for (const i of [0, 1]) {
+      expect(sizes.get(9)![i]).toBeLessThan(sizes.get(1)![i]);
+      expect(sizes.get(1)![i]).toBeLessThan(messages[i].length / 4);
+    }
   });
 
   it('echoes through the ws client with compression: large compressible messages cross compressed', async () => {
@@ -338,6 +388,20 @@ describe('strictws echo --deflate flags', () => {
     }
   });
 
+  it('--deflate-level sets zlib\'s level (default 1): the echo is byte for byte zlib\'s output at that level', async () => {
+    const message = jsonText(64 * 1024);
+    for (const [args, level] of [[[], 1], [['--deflate-level', '9'], 9], [['--deflate-level', '0'], 0]] as const) {
+      const server = await startCli('echo', ['--deflate', '--log-level', 'warn', ...args]);
+      try {
+        const [echoed] = await echoedFrames(server.port, [message]);
+        if (level === 0) expect(echoed).toEqual({ rsv: 0, payload: Buffer.from(message) });
+        else expect(echoed.payload.equals(clientDeflate(message, { level })), args.join(' ') || 'default').toBe(true);
+      } finally {
+        await server.stop();
+      }
+    }
+  });
+
   it('chat and vote take --deflate too', async () => {
     for (const command of ['chat', 'vote']) {
       const server = await startCli(command, ['--deflate']);
@@ -358,6 +422,10 @@ describe('strictws echo --deflate flags', () => {
       [['--deflate', '--deflate-window-bits', '8'], '--deflate-window-bits must be an integer from 9 to 15'],
       [['--deflate', '--deflate-window-bits', '16'], '--deflate-window-bits must be an integer from 9 to 15'],
       [['--deflate', '--deflate-mem-level', '0'], '--deflate-mem-level must be an integer from 1 to 9'],
+      [['--deflate', '--deflate-level', '10'], '--deflate-level must be an integer from 0 to 9'],
+      [['--deflate', '--deflate-level=-1'], '--deflate-level must be an integer from 0 to 9'],
+      [['--deflate', '--deflate-level', 'fast'], '--deflate-level must be an integer from 0 to 9'],
+      [['--deflate-level', '9'], '--deflate-level needs --deflate'],
       [['--deflate', '--deflate-threshold', 'lots'], '--deflate-threshold must be a positive byte count'],
     ] as const) {
       const result = spawnSync(process.execPath, [BIN, 'echo', '--port', '0', ...args], { encoding: 'utf8', timeout: 15_000 });
@@ -369,12 +437,15 @@ describe('strictws echo --deflate flags', () => {
       const result = spawnSync(process.execPath, [BIN, command, '--port', '0', '--deflate', '--deflate-window-bits', '8'], { encoding: 'utf8', timeout: 15_000 });
       expect(result.status, command).toBe(2);
       expect(result.stderr).toContain('--deflate-window-bits must be an integer from 9 to 15');
+      const badLevel = spawnSync(process.execPath, [BIN, command, '--port', '0', '--deflate', '--deflate-level', '10'], { encoding: 'utf8', timeout: 15_000 });
+      expect(badLevel.status, command).toBe(2);
+      expect(badLevel.stderr).toContain('--deflate-level must be an integer from 0 to 9');
     }
   });
 
   it('--help lists them', () => {
     const result = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
-    for (const flag of ['--deflate ', '--deflate-threshold', '--deflate-window-bits', '--deflate-mem-level', '--deflate-no-context-takeover']) {
+    for (const flag of ['--deflate ', '--deflate-threshold', '--deflate-window-bits', '--deflate-mem-level', '--deflate-level', '--deflate-no-context-takeover']) {
       expect(result.stdout).toContain(flag);
     }
   });

@@ -57,10 +57,10 @@ describe('unknown option keys', () => {
   });
 
   it.each([
-    ['zlibDeflateOptions', { level: 9 }, /"zlibDeflateOptions".*memLevel/],
+    ['zlibDeflateOptions', { level: 9 }, /"zlibDeflateOptions".*"level" and "memLevel"/],
     ['zlibInflateOptions', {}, /"zlibInflateOptions".*maxPayload/],
     ['concurrencyLimit', 10, /"concurrencyLimit".*threadpool/],
-    ['level', 9, /perMessageDeflate: unknown option "level"/],
+    ['strategy', 1, /perMessageDeflate: unknown option "strategy"/],
   ])('perMessageDeflate.%s is refused, naming our equivalent', (key, value, message) => {
     const error = thrown(() => make({ noServer: true, perMessageDeflate: { [key]: value } }));
     expect(error).toBeInstanceOf(OptionError);
@@ -74,6 +74,15 @@ describe('unknown option keys', () => {
         perMessageDeflate: { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 10 },
       }),
     ).not.toThrow();
+  });
+
+  it('perMessageDeflate.level takes zlib\'s levels 0-9; anything else is a RangeError naming it and the range', () => {
+    for (const level of [0, 1, 9]) expect(() => make({ noServer: true, perMessageDeflate: { level } }), `level ${level}`).not.toThrow();
+    for (const level of [-1, 10, 2.5, '6', null]) {
+      const error = thrown(() => make({ noServer: true, perMessageDeflate: { level } }));
+      expect(error, String(level)).toBeInstanceOf(RangeError);
+      expect(error.message).toMatch(/perMessageDeflate\.level must be an integer from 0 to 9/);
+    }
   });
 
   it('heartbeat takes only interval and timeout', () => {

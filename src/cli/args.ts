@@ -24,6 +24,7 @@ export const commonFlags = {
   'deflate-threshold': { type: 'string' },
   'deflate-window-bits': { type: 'string' },
   'deflate-mem-level': { type: 'string' },
+  'deflate-level': { type: 'string' },
   'deflate-no-context-takeover': { type: 'boolean', default: false },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -108,12 +109,13 @@ export interface DeflateFlags {
   'deflate-threshold'?: string;
   'deflate-window-bits'?: string;
   'deflate-mem-level'?: string;
+  'deflate-level'?: string;
   'deflate-no-context-takeover'?: boolean;
 }
 
 /** The server's perMessageDeflate option from the --deflate flags (off without --deflate). */
 export function deflate(flags: DeflateFlags): DeflateOptions | false {
-  const tuned = (['deflate-threshold', 'deflate-window-bits', 'deflate-mem-level', 'deflate-no-context-takeover'] as const).filter(
+  const tuned = (['deflate-threshold', 'deflate-window-bits', 'deflate-mem-level', 'deflate-level', 'deflate-no-context-takeover'] as const).filter(
     (name) => flags[name] !== undefined && flags[name] !== false,
   );
   if (!flags.deflate) {
@@ -131,6 +133,7 @@ export function deflate(flags: DeflateFlags): DeflateOptions | false {
     options.clientMaxWindowBits = bits;
   }
   if (flags['deflate-mem-level'] !== undefined) options.memLevel = integer('deflate-mem-level', flags['deflate-mem-level'], 1, 9);
+  if (flags['deflate-level'] !== undefined) options.level = integer('deflate-level', flags['deflate-level'], 0, 9);
   if (flags['deflate-no-context-takeover']) {
     options.serverNoContextTakeover = true;
     options.clientNoContextTakeover = true;

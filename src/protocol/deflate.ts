@@ -39,6 +39,13 @@ export interface DeflateOptions {
   clientMaxWindowBits?: number;
   /** zlib memLevel for compressing, 1-9. Default 8. */
   memLevel?: number;
+  /**
+   * zlib compression level, 0-9: 1 is the fastest, 9 the smallest output.
+   * Default 1 (zlib's own default is 6): what a client makes the server
+   * spend per byte it has it send (docs/deflate.md). 0 sends every message
+   * uncompressed, still inflating the client's.
+   */
+  level?: number;
   /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
   threshold?: number;
 }
@@ -49,6 +56,7 @@ export interface ResolvedDeflateOptions {
   serverMaxWindowBits: number;
   clientMaxWindowBits: number | undefined;
   memLevel: number;
+  level: number;
   threshold: number;
 }
 
@@ -58,6 +66,7 @@ export const DEFLATE_DEFAULTS: Readonly<ResolvedDeflateOptions> = {
   serverMaxWindowBits: 15,
   clientMaxWindowBits: undefined,
   memLevel: 8,
+  level: 1,
   threshold: 1024,
 };
 
@@ -94,6 +103,7 @@ export function resolveDeflateOptions(options: boolean | DeflateOptions | undefi
     serverMaxWindowBits: integerIn('serverMaxWindowBits', o.serverMaxWindowBits, 9, 15),
     clientMaxWindowBits: o.clientMaxWindowBits === undefined ? undefined : integerIn('clientMaxWindowBits', o.clientMaxWindowBits, 8, 15),
     memLevel: integerIn('memLevel', o.memLevel, 1, 9),
+    level: integerIn('level', o.level, 0, 9),
     threshold: integerIn('threshold', o.threshold, 0, Number.MAX_SAFE_INTEGER),
   };
 }
@@ -333,6 +343,7 @@ export class PerMessageDeflate implements MessageInflater {
   /** Whether zlib streams are kept between messages (else one-shot calls). */
   readonly streams: boolean;
   private readonly memLevel: number;
+  private readonly level: number;
   private readonly threshold: number;
   private readonly onEngine: ((codec: PerMessageDeflate) => void) | undefined;
   /** Client-to-server: what we inflated, while the client keeps its context. */
@@ -346,12 +357,14 @@ export class PerMessageDeflate implements MessageInflater {
 
   constructor(
     params: DeflateParams,
-    options: Pick<ResolvedDeflateOptions, 'memLevel' | 'threshold'> = DEFLATE_DEFAULTS,
+    options: Pick<ResolvedDeflateOptions, 'memLevel' | 'threshold'> & Partial<Pick<ResolvedDeflateOptions, 'level'>> = DEFLATE_DEFAULTS,
     engine: DeflateEngineOptions = {},
   ) {
     this.params = params;
     this.memLevel = options.memLevel;
-    this.threshold = options.threshold;
+    this.level = options.level ?? DEFLATE_DEFAULTS.level;
+    // zlib's level 0 makes stored blocks, never shorter than the message: every message goes uncompressed (§6).
+    this.threshold = this.level === 0 ? Number.POSITIVE_INFINITY : options.threshold;
     this.streams = engine.streams ?? zlibStreamsWork();
     this.onEngine = engine.onEngine;
     this.inflated = params.clientNoContextTakeover ? undefined : new SlidingWindow(2 ** params.clientMaxWindowBits);
@@ -492,6 +505,7 @@ export class PerMessageDeflate implements MessageInflater {
     return {
       windowBits: this.params.serverMaxWindowBits,
       memLevel: this.memLevel,
+      level: this.level,
       finishFlush: constants.Z_SYNC_FLUSH,
       // A copy: zlib may read it after the window has moved on.
       dictionary: window && Buffer.from(window),
@@ -521,7 +535,7 @@ export class PerMessageDeflate implements MessageInflater {
   }
 
   private openDeflater(): ZlibStream {
-    const stream = ZlibStream.deflater(this.params.serverMaxWindowBits, this.memLevel, this.compressed?.contents);
+    const stream = ZlibStream.deflater(this.params.serverMaxWindowBits, this.memLevel, this.level, this.compressed?.contents);
     if (!stream) throw new Error('zlib streams stopped working');
     this.opened();
     return (this.deflater = stream);

@@ -143,8 +143,8 @@ export class ZlibStream {
   private static readonly options: ZlibOptions = { chunkSize: constants.Z_MIN_CHUNK };
 
   /** A raw deflater, or undefined if node:zlib's internals are not as this module expects. */
-  static deflater(windowBits: number, memLevel: number, dictionary?: Buffer): ZlibStream | undefined {
-    return ZlibStream.wrap(createDeflateRaw({ ...ZlibStream.options, windowBits, memLevel, dictionary }) as unknown as Engine);
+  static deflater(windowBits: number, memLevel: number, level: number, dictionary?: Buffer): ZlibStream | undefined {
+    return ZlibStream.wrap(createDeflateRaw({ ...ZlibStream.options, windowBits, memLevel, level, dictionary }) as unknown as Engine);
   }
 
   /** A raw inflater, or undefined if node:zlib's internals are not as this module expects. */
@@ -207,7 +207,7 @@ function probe(): boolean {
   let deflater: ZlibStream | undefined;
   let inflater: ZlibStream | undefined;
   try {
-    deflater = ZlibStream.deflater(15, 8);
+    deflater = ZlibStream.deflater(15, 8, constants.Z_BEST_SPEED);
     inflater = ZlibStream.inflater(15);
     if (!deflater || !inflater) return false;
     const text = Buffer.from('permessage-deflate keeps its context from one message to the next. '.repeat(4));

@@ -102,7 +102,7 @@ export const DEFLATE_OPTIONS: ReadonlySet<string> = new Set(Object.keys(DEFLATE_
 
 /** `ws`'s perMessageDeflate options that we do not take. */
 export const WS_DEFLATE_OPTIONS: Readonly<Record<string, string>> = {
-  zlibDeflateOptions: 'use "memLevel" (the zlib setting we take; the window is "serverMaxWindowBits")',
+  zlibDeflateOptions: 'use "level" and "memLevel" (the zlib settings we take; the window is "serverMaxWindowBits")',
   zlibInflateOptions: 'refused: inflating is bounded by "maxPayload", with the window the client was given',
   concurrencyLimit: 'refused: each connection compresses one message at a time, large ones on libuv\'s threadpool',
 };
