@@ -36,7 +36,9 @@ export const SERVERS: Server[] = [
     command: (port) =>
       ['node', 'bin/strictws.js', 'echo', '--port', String(port), '--host', HOST, '--log-level', 'warn'],
     requires: 'bin/strictws.js',
-    deflate: ['--deflate', '--deflate-threshold', '0'],
+    // --deflate-level 6: ws compresses at zlib's default level (6), strictws by default at 1 (docs/deflate.md);
+    // the same level compares like with like.
+    deflate: ['--deflate', '--deflate-threshold', '0', '--deflate-level', '6'],
     broadcast: echoScript('strictws-broadcast.mjs'),
   },
   {
