@@ -4,13 +4,15 @@
  * context takeover) and what it costs, next to `ws` (persistent zlib streams
  * on the threadpool, at most 10 zlib jobs at once).
  *
- *   npm run build && npx tsx scripts/deflate-measure.ts [codec] [echo] [memory]
+ *   npm run build && npx tsx scripts/deflate-measure.ts [codec] [echo] [memory] [cpu] [levels]
  *
  * codec   time per message to inflate and to compress, by size, in-process
  * echo    an echo server under load, strictws and ws: messages per second and
  *         the server's event-loop delay (what a blocking call costs the others)
  * memory  RSS per connection with compression: N connections that each
  *         exchanged one compressed message, by window bits and memLevel
+ * cpu     the server's compression work per echoed message, strictws and ws
+ * levels  compressing by zlib level (1, 6, 9): CPU per byte and size, by payload
  *
  * Servers run in child processes (this file with --serve), with --expose-gc
  * so memory is read after a full collection. The load client is a raw socket
@@ -80,7 +82,8 @@ async function serve(spec: ServeSpec): Promise<void> {
     // The runtime's module, as the server loaded it (a strictws without idle sweeps has none).
     const pool = (await import('../dist/server/deflate-pool.js')) as { sweepIdleDeflate?: () => void };
     sweep = () => pool.sweepIdleDeflate?.();
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: spec.deflate, heartbeat: false });
+    // ws compresses at zlib's default level (6), strictws by default at 1: compared at the same level.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { level: 6, ...spec.deflate }, heartbeat: false });
     wss.on('connection', (ws) => echo(ws));
     await once(wss, 'listening');
     port = (wss.address() as { port: number }).port;
@@ -462,7 +465,8 @@ async function cpu(): Promise<void> {
       const compressed = deflateRawSync(text, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
       const count = size >= 64 * KiB ? 150 : 1500;
       const ours = (streams: boolean) => async () => {
-        const codec = new PerMessageDeflate(params, { memLevel: 8, threshold: 0 }, { streams });
+        // At ws's level (zlib's default, 6), not strictws's default (1): like with like.
+        const codec = new PerMessageDeflate(params, { memLevel: 8, threshold: 0, level: 6 }, { streams });
         for (let i = 0; i < count; i++) codec.deflate(codec.inflate([compressed], 64 * MiB)!);
         codec.dispose();
       };
@@ -492,6 +496,65 @@ async function cpu(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------
+// levels: what zlib's compression level costs and saves, by kind of payload
+// ---------------------------------------------------------------------------
+
+/** Bytes that do not compress (media, encrypted data), the same on every run. */
+function randomish(bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  let x = 12345;
+  for (let i = 0; i < bytes; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/**
+ * The server's compressing, by level: an echo's 64 KiB messages through one
+ * PerMessageDeflate with context kept (each message a different slice of
+ * its kind of payload), CPU time per input byte and the size sent, median of
+ * 5 rounds. Level 0 is not in it: it sends every message uncompressed.
+ */
+async function levels(): Promise<void> {
+  const { PerMessageDeflate } = await import('../dist/protocol/index.js');
+  const params = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+  const size = 64 * KiB;
+  const count = 64;
+  console.log('\n## levels: compressing 64 KiB messages, context kept: MB of input per CPU second, and compressed size / message size (sent uncompressed when not smaller)\n');
+  console.log('| payload | level 1 | level 6 | level 9 |');
+  console.log('| --- | --- | --- | --- |');
+  const kinds = [
+    ['JSON-like', jsonText(size * (count + 1))],
+    ['sentence (bench)', sentenceText(size * (count + 1))],
+    ['random bytes', randomish(size * (count + 1))],
+  ] as const;
+  for (const [name, corpus] of kinds) {
+    const cells: string[] = [];
+    for (const level of [1, 6, 9]) {
+      const rates: number[] = [];
+      let sent = 0;
+      for (let round = 0; round < 6; round++) {
+        const codec = new PerMessageDeflate(params, { memLevel: 8, threshold: 0, level });
+        sent = 0;
+        const start = process.cpuUsage();
+        for (let i = 0; i < count; i++) {
+          // Each message starts at an odd offset: not a copy of the one before.
+          const message = corpus.subarray(i * size + i * 7, (i + 1) * size + i * 7);
+          sent += codec.deflate(message)?.length ?? size;
+        }
+        const used = process.cpuUsage(start);
+        codec.dispose();
+        if (round > 0) rates.push((count * size) / (used.user + used.system)); // bytes per µs = MB/s; round 0 warms up
+      }
+      const median = rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+      cells.push(`${median.toFixed(0)} MB/s, ${(sent / (count * size)).toFixed(3)}`);
+    }
+    console.log(`| ${name} | ${cells.join(' | ')} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const serveAt = process.argv.indexOf('--serve');
   if (serveAt !== -1) return serve(JSON.parse(process.argv[serveAt + 1]) as ServeSpec);
@@ -502,6 +565,7 @@ async function main(): Promise<void> {
   if (all || parts.includes('echo')) await echo();
   if (all || parts.includes('memory')) await memory();
   if (all || parts.includes('cpu')) await cpu();
+  if (all || parts.includes('levels')) await levels();
 }
 
 main().catch((error: unknown) => {
