@@ -4,7 +4,9 @@
 //   stop   stop it; answers { bytes, top: [{ fn, bytes }] } (bytes allocated since start, estimated)
 //   exit   exit (so that --cpu-prof writes its profile)
 //
-//   node [--cpu-prof --cpu-prof-dir D] bench/servers/handshake-echo.mjs --impl strictws|ws [--interval 256] [--stack 1]
+//   node [--cpu-prof --cpu-prof-dir D] bench/servers/handshake-echo.mjs --impl strictws|ws|floor [--interval 256] [--stack 1]
+//
+// --impl floor: bench/servers/floor-echo.mjs, not a WebSocket server: what Node's machinery costs alone.
 //
 // --stack N: each allocation site is named with up to N frames (the site and its callers).
 //
@@ -29,7 +31,12 @@ const onConnection = (ws) => ws.on('message', echo);
 const host = '127.0.0.1';
 
 let wss;
-if (opts.impl === 'strictws') {
+if (opts.impl === 'floor') {
+  // Not a WebSocket server: Node's cost of a connection when the server's own JavaScript does almost nothing.
+  const { listenFloor } = await import('./floor-echo.mjs');
+  const port = await listenFloor(host);
+  console.log(`listening on ws://${host}:${port}`);
+} else if (opts.impl === 'strictws') {
   const { WebSocketServer } = await import('../../dist/index.js');
   wss = new WebSocketServer({ port: 0, host });
 } else if (opts.impl === 'ws') {
@@ -40,8 +47,8 @@ if (opts.impl === 'strictws') {
   console.error(`unknown --impl ${opts.impl}`);
   process.exit(2);
 }
-wss.on('connection', onConnection);
-wss.on('listening', () => console.log(`listening on ws://${host}:${wss.address().port}`));
+wss?.on('connection', onConnection);
+wss?.on('listening', () => console.log(`listening on ws://${host}:${wss.address().port}`));
 
 const session = new Session();
 session.connect();
