@@ -193,7 +193,7 @@ const dataCases: Case[] = [
   {
     id: 'D.4.1',
     description: '100 compressed messages, context kept both ways (each may refer back to the ones before)',
-    expectation: '100 echoes in order; with the server\'s window kept, a repeated message comes back in a few bytes',
+    expectation: '100 echoes in order; with the server\'s window kept, a repeated message comes back in under half the bytes it took the first time',
     async run(t) {
       const c = await openDeflate(t);
       const sent = Array.from({ length: 100 }, (_, i) => jsonText(2 * KiB + (i % 7) * 100, i % 10));
@@ -201,8 +201,10 @@ const dataCases: Case[] = [
       const wire: number[] = [];
       for (const m of sent) wire.push((await expectEcho(t, c, 'text', m, true, 5000, true)).wire);
       t.note(`100 echoes, compressed, ${wire.reduce((a, b) => a + b, 0).toLocaleString('en')} bytes for ${sent.reduce((a, m) => a + m.length, 0).toLocaleString('en')}; message 71 repeats message 1: ${wire[0]} bytes the first time, ${wire[70]} the second`);
-      // Message 10 repeats message 0 (same seed and size): with the window kept it is a back-reference.
-      if (!(wire[70] < wire[0] / 5)) throw new Mismatch(`a repeated message came back in ${wire[70]} bytes, the first in ${wire[0]}: the server does not keep its window`);
+      // Message 70 repeats message 0 (same seed and size): with the window kept it is a back-reference.
+      // Without it, it compresses as the first did (the same size); zlib's fastest levels (1-2) find
+      // fewer back-references but still well under half (docs/deflate.md).
+      if (!(wire[70] < wire[0] / 2)) throw new Mismatch(`a repeated message came back in ${wire[70]} bytes, the first in ${wire[0]}: the server does not keep its window`);
     },
   },
   {
