@@ -118,6 +118,17 @@ function noMask(method: string): TypeError {
 
 let linkOf: (ws: WebSocket) => Link;
 
+/**
+ * A WebSocket's listeners by event name. EventEmitter makes `{ __proto__: null }`,
+ * which V8 keeps as a dictionary; an instance of a class whose prototype has
+ * no prototype is as free of inherited names and keeps fast properties
+ * (docs/performance.md, idle memory). EventEmitter treats it like its own.
+ */
+function Listeners(): void {}
+// No own keys either (a class's prototype would have `constructor`).
+Listeners.prototype = Object.create(null) as object;
+const NewListeners = Listeners as unknown as new () => object;
+
 export class WebSocket extends EventEmitter {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
@@ -153,6 +164,7 @@ export class WebSocket extends EventEmitter {
     transport: Transport = 'http/1.1',
   ) {
     super();
+    (this as unknown as { _events: object })._events = new NewListeners();
     this.protocol = protocol;
     this.extensions = extensions;
     this.transport = transport;
@@ -361,6 +373,7 @@ class Link implements ConnectionHandler, SenderOwner {
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
     // The peer's FIN ends our side only once what was accepted is written (handleEnd).
     stream.allowHalfOpen = true;
+    dropHalfCloseListener(stream);
     stream.on('data', onStreamData);
     stream.on('drain', onStreamDrain);
     stream.on('close', onStreamClose);
@@ -639,6 +652,17 @@ function messageTimedOut(link: Link): void {
 
 function closeTimedOut(link: Link): void {
   link.closeTimedOut();
+}
+
+/**
+ * A net.Socket's own 'end' listener does something only when the socket is not
+ * half-open (it refuses writes after the peer's FIN); ours is half-open, so it
+ * goes, and ours is the only one: no listener array per connection. Any other
+ * listener stays.
+ */
+function dropHalfCloseListener(stream: Duplex): void {
+  const ends = stream.listeners('end');
+  if (ends.length === 1 && ends[0].name === 'onReadableStreamEnd') stream.off('end', ends[0] as () => void);
 }
 
 function onStreamData(this: TaggedStream, chunk: Buffer): void {
