@@ -21,7 +21,7 @@ import {
 } from './close.js';
 import type { PerMessageDeflate } from './deflate.js';
 import { ProtocolError } from './errors.js';
-import { EMPTY_BUFFER, FrameDecoder, Opcode, RSV1, encodeFrame, encodeFrameHeader } from './frame.js';
+import { EMPTY_BUFFER, type FrameDecoder, Opcode, RSV1, encodeFrame, encodeFrameHeader } from './frame.js';
 import { type MessageHandler, MessageAssembler, type MessageLimits } from './message.js';
 
 /**
@@ -67,16 +67,17 @@ const COPY_THRESHOLD = 125;
 
 const CLOSED_ABNORMALLY: CloseBody = Object.freeze({ code: ABNORMAL_CLOSURE, reason: '' });
 
-export class Connection implements MessageHandler {
+/**
+ * Its base classes are the message assembler and the frame decoder that feed
+ * it (message.ts, frame.ts): one object per connection, not three.
+ */
+export class Connection extends MessageAssembler implements MessageHandler {
   state: ConnectionState = 'OPEN';
   /** The close frame the peer sent, once it has. */
   peerClose: CloseBody | undefined;
   /** Our close frame, once sent (or queued behind reserved messages). */
   sentClose: CloseBody | undefined;
 
-  readonly decoder: FrameDecoder;
-  private readonly messages: MessageAssembler;
-  private readonly deflate: PerMessageDeflate | undefined;
   /** The close code we failed the connection with (RFC 6455 §7.1.7), if we did. */
   private failure: number | undefined = undefined;
   /** Data messages accepted and not written yet (see `reserve`). */
@@ -94,18 +95,26 @@ export class Connection implements MessageHandler {
     private readonly handler: ConnectionHandler,
     options: ConnectionOptions = {},
   ) {
-    this.deflate = options.deflate;
-    this.messages = new MessageAssembler(this, options, this.deflate);
-    this.decoder = new FrameDecoder(this.messages);
+    super(undefined, options, options.deflate);
     // RFC 7692 §6: permessage-deflate gives RSV1 its meaning.
-    if (this.deflate) this.decoder.allowedRsv = RSV1;
+    if (options.deflate) this.allowedRsv = RSV1;
+  }
+
+  /** The frame decoder: this object (its base class). */
+  get decoder(): FrameDecoder {
+    return this;
+  }
+
+  /** permessage-deflate as negotiated: the inflater the constructor gave the assembler. */
+  private get deflate(): PerMessageDeflate | undefined {
+    return this.inflater as PerMessageDeflate | undefined;
   }
 
   /** Feed bytes from the peer. Never throws for anything the peer sends. */
   receive(chunk: Buffer): void {
     if (this.state === 'CLOSED') return;
     try {
-      this.decoder.push(chunk);
+      this.push(chunk);
     } catch (error) {
       this.caught(error);
     }
@@ -147,38 +156,29 @@ export class Connection implements MessageHandler {
     return this.failure === undefined ? CLOSED_ABNORMALLY : { code: this.failure, reason: '' };
   }
 
-  /**
-   * Take no further frame out of the bytes received until `resume` (from the
-   * end of the frame being decoded): per-message backpressure for a runtime
-   * whose peer does not read. What was received stays as it is (compressed,
-   * masked), counted in `pendingBytes`.
-   */
-  pause(): void {
-    this.decoder.pause();
-  }
+  // pause() (the decoder's): take no further frame out of the bytes received
+  // until `resume` (from the end of the frame being decoded): per-message
+  // backpressure for a runtime whose peer does not read. What was received
+  // stays as it is (compressed, masked), counted in `pendingBytes`.
+  // inMessage (the assembler's): a data message from the peer has started and not ended yet.
 
   /** Decode what waited while paused; may pause again. Never throws for anything the peer sent. */
-  resume(): void {
+  override resume(): void {
     if (this.state === 'CLOSED') return;
     try {
-      this.decoder.resume();
+      super.resume();
     } catch (error) {
       this.caught(error);
     }
   }
 
   get paused(): boolean {
-    return this.decoder.isPaused;
+    return this.isPaused;
   }
 
   /** Bytes received and not decoded yet, kept while paused. */
   get pendingBytes(): number {
-    return this.decoder.pending;
-  }
-
-  /** A data message from the peer has started and not ended yet. */
-  get inMessage(): boolean {
-    return this.messages.inMessage;
+    return this.pending;
   }
 
   /**
@@ -339,7 +339,7 @@ export class Connection implements MessageHandler {
 
   private toClosed(): void {
     this.state = 'CLOSED';
-    this.decoder.stop();
+    this.stop();
   }
 
   /** closeTransport, once the reserved messages are out. */

@@ -68,18 +68,27 @@ export class FrameDecoder {
   private maskKey = 0;
   private maskOffset = 0;
   private stopped = false;
-  private paused = false;
+  private holding = false;
   /** Bytes read while paused, or left in the chunk where the pause took effect: parsed on resume. */
   private rest: Buffer | undefined = undefined;
 
+  /** Receives headers and payload pieces. */
+  private readonly sink: FrameSink;
+
   /**
-   * @param sink receives headers and payload pieces.
+   * @param sink receives headers and payload pieces; `undefined` for a
+   *   subclass that is a FrameSink itself (MessageAssembler: one object, not two).
    * @param expectMasked true for a server: RFC 6455 §5.1 requires client frames masked.
    */
   constructor(
-    private readonly sink: FrameSink,
+    sink: FrameSink | undefined,
     private readonly expectMasked = true,
-  ) {}
+  ) {
+    if (sink === undefined && typeof (this as Partial<FrameSink>).onFrameHeader !== 'function') {
+      throw new TypeError('FrameDecoder: a sink is required');
+    }
+    this.sink = sink ?? (this as unknown as FrameSink);
+  }
 
   /** Decode nothing more: the rest of the current chunk and later chunks are ignored. */
   stop(): void {
@@ -93,20 +102,20 @@ export class FrameDecoder {
    * meanwhile, are kept as they are (views, no copy) and counted in `pending`.
    */
   pause(): void {
-    this.paused = true;
+    this.holding = true;
   }
 
   /** Decode what was kept while paused (which may pause again). Throws as `push` does. */
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
+    if (!this.holding) return;
+    this.holding = false;
     const rest = this.rest;
     this.rest = undefined;
     if (rest) this.push(rest);
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.holding;
   }
 
   /** Bytes received and not decoded yet (kept while paused). */
@@ -117,7 +126,7 @@ export class FrameDecoder {
   /** Decode a chunk. Throws ProtocolError at the first violation. */
   push(chunk: Buffer): void {
     if (this.stopped) return;
-    if (this.paused) {
+    if (this.holding) {
       this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
       return;
     }
@@ -125,7 +134,7 @@ export class FrameDecoder {
     let pos = 0;
     while (pos < end) {
       if (this.stopped) return;
-      if (this.paused) {
+      if (this.holding) {
         this.rest = chunk.subarray(pos);
         return;
       }

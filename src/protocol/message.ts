@@ -7,7 +7,7 @@
  * goes through the same size cap and UTF-8 check as bytes off the wire.
  */
 import { ProtocolError } from './errors.js';
-import { EMPTY_BUFFER, type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
+import { EMPTY_BUFFER, FrameDecoder, type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
 /** 16 MiB: Autobahn cases 9.1.6 and 9.2.6 send messages of exactly this size. */
@@ -116,7 +116,11 @@ export class PieceList {
   }
 }
 
-export class MessageAssembler implements FrameSink {
+/**
+ * Also the frame decoder that feeds it (its base class): `push` the bytes
+ * read, or call the FrameSink methods from another decoder. One object, not two.
+ */
+export class MessageAssembler extends FrameDecoder implements FrameSink {
   readonly maxPayload: number;
   readonly maxFragments: number;
 
@@ -144,12 +148,26 @@ export class MessageAssembler implements FrameSink {
   /** A control frame's payload: its one piece, or (split across reads) its pieces. */
   private controlPiece: Buffer | Buffer[] | undefined = undefined;
 
+  /** Told of messages and control frames. */
+  private readonly messageHandler: MessageHandler;
+
+  /**
+   * @param handler told of messages and control frames; `undefined` for a
+   *   subclass that is a MessageHandler itself (Connection).
+   * @param expectMasked of the frames `push` decodes (FrameDecoder).
+   */
   constructor(
-    private readonly handler: MessageHandler,
+    handler: MessageHandler | undefined,
     limits: MessageLimits = {},
     /** Set when permessage-deflate was negotiated: RSV1 then marks a compressed message. */
-    private readonly inflater?: MessageInflater,
+    protected readonly inflater?: MessageInflater,
+    expectMasked = true,
   ) {
+    super(undefined, expectMasked);
+    if (handler === undefined && typeof (this as Partial<MessageHandler>).onMessage !== 'function') {
+      throw new TypeError('MessageAssembler: a handler is required');
+    }
+    this.messageHandler = handler ?? (this as unknown as MessageHandler);
     this.maxPayload = limits.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.maxFragments = limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
   }
@@ -256,7 +274,7 @@ export class MessageAssembler implements FrameSink {
       const held = this.controlPiece;
       this.controlPiece = undefined;
       const payload = held === undefined ? EMPTY_BUFFER : Array.isArray(held) ? join(held, this.frameLength) : held;
-      this.handler.onControl(opcode, payload);
+      this.messageHandler.onControl(opcode, payload);
       return;
     }
     if (!this.frameFin) return;
@@ -286,6 +304,6 @@ export class MessageAssembler implements FrameSink {
     this.wireLength = 0;
     this.messageLength = 0;
     this.compressed = false;
-    this.handler.onMessage(data, isBinary);
+    this.messageHandler.onMessage(data, isBinary);
   }
 }
