@@ -65,6 +65,13 @@ export interface ConnectionOptions extends MessageLimits {
  */
 const COPY_THRESHOLD = 125;
 
+// Bits of Connection#sending: the opcode of a message being sent in fragments in the low four.
+const OUTGOING = 0x0f;
+/** closeTransport waits for the reserved messages. */
+const END_OWED = 0x10;
+/** The transport is gone: nothing more is written. */
+const ABORTED = 0x20;
+
 const CLOSED_ABNORMALLY: CloseBody = Object.freeze({ code: ABNORMAL_CLOSURE, reason: '' });
 
 /**
@@ -84,12 +91,8 @@ export class Connection extends MessageAssembler implements MessageHandler {
   private reserved = 0;
   /** Our Close frame, waiting for the reserved messages. */
   private closeFrame: Buffer | undefined = undefined;
-  /** closeTransport waits for the reserved messages. */
-  private endOwed = false;
-  /** The transport is gone: nothing more is written. */
-  private aborted = false;
-  /** The opcode of a message being sent in fragments (RFC 6455 §5.4), or 0. */
-  private outgoing = 0;
+  /** OUTGOING, END_OWED, ABORTED: one field per connection, not three (the accessors below). */
+  private sending = 0;
 
   constructor(
     private readonly handler: ConnectionHandler,
@@ -98,6 +101,19 @@ export class Connection extends MessageAssembler implements MessageHandler {
     super(undefined, options, options.deflate);
     // RFC 7692 §6: permessage-deflate gives RSV1 its meaning.
     if (options.deflate) this.allowedRsv = RSV1;
+  }
+
+  /** The opcode of a message being sent in fragments (RFC 6455 §5.4), or 0. */
+  private get outgoing(): number {
+    return this.sending & OUTGOING;
+  }
+
+  private get endOwed(): boolean {
+    return (this.sending & END_OWED) !== 0;
+  }
+
+  private get aborted(): boolean {
+    return (this.sending & ABORTED) !== 0;
   }
 
   /** The frame decoder: this object (its base class). */
@@ -137,10 +153,9 @@ export class Connection extends MessageAssembler implements MessageHandler {
    */
   abort(): void {
     if (this.aborted) return;
-    this.aborted = true;
+    this.sending = (this.sending | ABORTED) & ~END_OWED;
     this.reserved = 0;
     this.closeFrame = undefined;
-    this.endOwed = false;
     if (this.state !== 'CLOSED') this.toClosed();
     this.deflate?.dispose();
   }
@@ -195,8 +210,8 @@ export class Connection extends MessageAssembler implements MessageHandler {
     const continuing = this.outgoing !== 0;
     const opcode = continuing ? Opcode.CONTINUATION : isBinary ? Opcode.BINARY : Opcode.TEXT;
     const compressed = compress && fin && !continuing ? this.deflate?.deflate(data) : undefined;
-    if (!fin) this.outgoing ||= opcode;
-    else this.outgoing = 0;
+    if (!fin) this.sending |= this.outgoing || opcode;
+    else this.sending &= ~OUTGOING;
     if (compressed) this.writeFrame(opcode, compressed, RSV1, true);
     else this.writeFrame(opcode, data, 0, fin);
   }
@@ -241,7 +256,7 @@ export class Connection extends MessageAssembler implements MessageHandler {
       this.handler.write(frame);
     }
     if (this.endOwed) {
-      this.endOwed = false;
+      this.sending &= ~END_OWED;
       this.finish();
     }
   }
@@ -278,12 +293,12 @@ export class Connection extends MessageAssembler implements MessageHandler {
     this.finish();
   }
 
-  onMessage(data: Buffer, isBinary: boolean): void {
+  override onMessage(data: Buffer, isBinary: boolean): void {
     // After our Close, messages are still read (for the framing rules) but not delivered.
     if (this.state === 'OPEN') this.handler.onMessage(data, isBinary);
   }
 
-  onControl(opcode: number, payload: Buffer): void {
+  override onControl(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.PING) {
       // RFC 6455 §5.5.2: answer with a pong carrying the same payload, until the peer's Close.
       this.pong(payload);
@@ -346,7 +361,7 @@ export class Connection extends MessageAssembler implements MessageHandler {
   private finish(): void {
     if (this.aborted) return;
     if (this.reserved > 0) {
-      this.endOwed = true;
+      this.sending |= END_OWED;
       return;
     }
     this.deflate?.dispose();

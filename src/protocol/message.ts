@@ -42,6 +42,13 @@ function join(pieces: readonly Buffer[], length: number): Buffer {
 
 const NO_PIECES: readonly Buffer[] = [];
 
+// Bits of MessageAssembler#opcodes.
+const FRAME_OPCODE = 0x0f;
+const FRAME_FIN = 0x10;
+const MESSAGE_OPCODE_SHIFT = 8;
+const MESSAGE_OPCODE = 0x0f << MESSAGE_OPCODE_SHIFT;
+const COMPRESSED = 0x1000;
+
 /** Pieces smaller than this, after the first, are copied together rather than kept one by one. */
 export const COALESCE_BELOW = 1024;
 /** A buffer of copied pieces starts this small and doubles up to COALESCE_MAX. */
@@ -120,12 +127,16 @@ export class PieceList {
  * Also the frame decoder that feeds it (its base class): `push` the bytes
  * read, or call the FrameSink methods from another decoder. One object, not two.
  */
-export class MessageAssembler extends FrameDecoder implements FrameSink {
+export class MessageAssembler extends FrameDecoder implements FrameSink, MessageHandler {
   readonly maxPayload: number;
   readonly maxFragments: number;
 
-  // The data message being assembled: opcode 0 means none.
-  private messageOpcode = 0;
+  /**
+   * The opcode of the frame being received and its FIN bit; of the data
+   * message being assembled (0: none) and whether it is compressed. One
+   * number: one field per connection, not four (the accessors below).
+   */
+  private opcodes = 0;
   private fragments = 0;
   /** Payload bytes announced by the message's frame headers so far. */
   private wireLength = 0;
@@ -136,24 +147,21 @@ export class MessageAssembler extends FrameDecoder implements FrameSink {
   private piece: Buffer | undefined = undefined;
   /** Its pieces, once it has more than one. */
   private pieces: PieceList | undefined = undefined;
-  /** RFC 7692 §6: the message's first frame had RSV1; its payloads wait in `compressedPieces`. */
-  private compressed = false;
+  /** RFC 7692 §6 (`compressed`): the message's first frame had RSV1; its payloads wait here. */
   private compressedPieces: PieceList | undefined = undefined;
   /** RFC 6455 §8.1: the DFA, for text that arrives split. */
   private utf8: Utf8Validator | undefined = undefined;
-  // The frame being received.
-  private frameOpcode = 0;
-  private frameFin = false;
+  // The frame being received (and `frameOpcode`, `frameFin`).
   private frameLength = 0;
   /** A control frame's payload: its one piece, or (split across reads) its pieces. */
   private controlPiece: Buffer | Buffer[] | undefined = undefined;
 
-  /** Told of messages and control frames. */
-  private readonly messageHandler: MessageHandler;
+  /** Given to the constructor, or none: a subclass's own MessageHandler methods take what is assembled. */
+  declare private readonly messageHandler: MessageHandler;
 
   /**
    * @param handler told of messages and control frames; `undefined` for a
-   *   subclass that is a MessageHandler itself (Connection).
+   *   subclass that overrides the MessageHandler methods (Connection).
    * @param expectMasked of the frames `push` decodes (FrameDecoder).
    */
   constructor(
@@ -164,12 +172,27 @@ export class MessageAssembler extends FrameDecoder implements FrameSink {
     expectMasked = true,
   ) {
     super(undefined, expectMasked);
-    if (handler === undefined && typeof (this as Partial<MessageHandler>).onMessage !== 'function') {
-      throw new TypeError('MessageAssembler: a handler is required');
-    }
-    this.messageHandler = handler ?? (this as unknown as MessageHandler);
+    if (handler) this.messageHandler = handler;
+    else if (new.target === MessageAssembler) throw new TypeError('MessageAssembler: a handler is required');
     this.maxPayload = limits.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.maxFragments = limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+  }
+
+  private get frameOpcode(): number {
+    return this.opcodes & FRAME_OPCODE;
+  }
+
+  private get frameFin(): boolean {
+    return (this.opcodes & FRAME_FIN) !== 0;
+  }
+
+  private get messageOpcode(): number {
+    return (this.opcodes & MESSAGE_OPCODE) >> MESSAGE_OPCODE_SHIFT;
+  }
+
+  /** RFC 7692 §6: the message's first frame had RSV1. */
+  private get compressed(): boolean {
+    return (this.opcodes & COMPRESSED) !== 0;
   }
 
   /** Buffers held for the data message being assembled: bounded by its bytes, not its fragments. */
@@ -182,9 +205,18 @@ export class MessageAssembler extends FrameDecoder implements FrameSink {
     return this.messageOpcode !== 0;
   }
 
-  onFrameHeader(fin: boolean, rsv: number, opcode: number, length: number): void {
-    this.frameOpcode = opcode;
-    this.frameFin = fin;
+  // MessageHandler: what is assembled goes to the handler (a subclass overrides these instead).
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.messageHandler.onMessage(data, isBinary);
+  }
+
+  onControl(opcode: number, payload: Buffer): void {
+    this.messageHandler.onControl(opcode, payload);
+  }
+
+  override onFrameHeader(fin: boolean, rsv: number, opcode: number, length: number): void {
+    this.opcodes = (this.opcodes & ~(FRAME_OPCODE | FRAME_FIN)) | opcode | (fin ? FRAME_FIN : 0);
     this.frameLength = length;
     // RSV1 means "compressed" only once permessage-deflate is negotiated; the
     // decoder refuses it otherwise (RFC 6455 §5.2).
@@ -206,8 +238,7 @@ export class MessageAssembler extends FrameDecoder implements FrameSink {
       if (this.messageOpcode !== 0) {
         throw new ProtocolError('EXPECTED_CONTINUATION', 'new data frame before the previous message ended');
       }
-      this.messageOpcode = opcode;
-      this.compressed = rsv1;
+      this.opcodes |= (opcode << MESSAGE_OPCODE_SHIFT) | (rsv1 ? COMPRESSED : 0);
     }
     if (++this.fragments > this.maxFragments) {
       throw new ProtocolError('TOO_MANY_FRAGMENTS', `message has more than ${this.maxFragments} fragments`);
@@ -220,7 +251,7 @@ export class MessageAssembler extends FrameDecoder implements FrameSink {
     this.wireLength += length;
   }
 
-  onFramePayload(data: Buffer): void {
+  override onFramePayload(data: Buffer): void {
     if (isControlOpcode(this.frameOpcode)) {
       const held = this.controlPiece;
       if (held === undefined) this.controlPiece = data;
@@ -268,13 +299,13 @@ export class MessageAssembler extends FrameDecoder implements FrameSink {
     throw new ProtocolError('MESSAGE_TOO_BIG', `message exceeds ${this.maxPayload} bytes`);
   }
 
-  onFrameEnd(): void {
+  override onFrameEnd(): void {
     const opcode = this.frameOpcode;
     if (isControlOpcode(opcode)) {
       const held = this.controlPiece;
       this.controlPiece = undefined;
       const payload = held === undefined ? EMPTY_BUFFER : Array.isArray(held) ? join(held, this.frameLength) : held;
-      this.messageHandler.onControl(opcode, payload);
+      this.onControl(opcode, payload);
       return;
     }
     if (!this.frameFin) return;
@@ -299,11 +330,10 @@ export class MessageAssembler extends FrameDecoder implements FrameSink {
     const data = pieces ? pieces.take() : (this.piece ?? EMPTY_BUFFER);
     this.piece = undefined;
     this.pieces = undefined;
-    this.messageOpcode = 0;
+    this.opcodes &= ~(MESSAGE_OPCODE | COMPRESSED);
     this.fragments = 0;
     this.wireLength = 0;
     this.messageLength = 0;
-    this.compressed = false;
-    this.messageHandler.onMessage(data, isBinary);
+    this.onMessage(data, isBinary);
   }
 }
