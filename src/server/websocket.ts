@@ -98,6 +98,8 @@ const DRAIN_OWED = 1 << (SENDER_FLAG_BITS + 3);
 const REPORTED = 1 << (SENDER_FLAG_BITS + 4);
 /** The stream is an HTTP/2 stream (RFC 8441). */
 const OVER_H2 = 1 << (SENDER_FLAG_BITS + 5);
+/** Anything arrived from the peer since the heartbeat last cleared it (WebSocket#isAlive). */
+const ALIVE = 1 << (SENDER_FLAG_BITS + 10);
 /** Two bits: the type of a message being sent in fragments, as accepted (TEXT or BINARY), or 0. */
 const SENDING_SHIFT = SENDER_FLAG_BITS + 6;
 /** Two bits: binaryType, by its index in BINARY_TYPES. */
@@ -159,8 +161,6 @@ export class WebSocket extends EventEmitter {
   readonly protocol: string;
   /** The Sec-WebSocket-Extensions value agreed (e.g. "permessage-deflate"), or ''. */
   readonly extensions: string;
-  /** Set by the heartbeat; true when the peer has shown life since the last ping. */
-  isAlive = true;
   readonly #link: Link;
 
   static {
@@ -191,6 +191,15 @@ export class WebSocket extends EventEmitter {
   /** Bytes queued and not yet handed to the kernel: in the socket, and held behind a message being compressed. */
   get bufferedAmount(): number {
     return this.#link.bufferedAmount;
+  }
+
+  /** Set by the heartbeat; true when the peer has shown life since the last ping. */
+  get isAlive(): boolean {
+    return this.#link.alive;
+  }
+
+  set isAlive(alive: boolean) {
+    this.#link.alive = alive;
   }
 
   /** 'h2' for a WebSocket on an HTTP/2 stream (RFC 8441), else 'http/1.1'. */
@@ -360,8 +369,6 @@ class Link extends Sender implements ConnectionHandler {
   readonly connection: Connection;
   /** The server's, told on close (a field, not a listener closure per client). */
   owner: WebSocketOwner | undefined = undefined;
-  /** A listener's exception, thrown again once the read is handled (no 'error' listener). */
-  private thrown: { error: unknown } | undefined = undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -372,7 +379,7 @@ class Link extends Sender implements ConnectionHandler {
   ) {
     super(stream, deflate);
     this.connection = new Connection(this, { maxPayload: options.maxPayload, maxFragments: options.maxFragments, deflate });
-    if (overH2) this.flags |= OVER_H2;
+    this.flags |= ALIVE | (overH2 ? OVER_H2 : 0);
     const tagged = stream as TaggedStream;
     tagged[kLink] = this;
     // Socket-only calls: an HTTP/2 stream or another Duplex has none.
@@ -391,6 +398,15 @@ class Link extends Sender implements ConnectionHandler {
 
   get transportClosed(): boolean {
     return (this.flags & TRANSPORT_CLOSED) !== 0;
+  }
+
+  get alive(): boolean {
+    return (this.flags & ALIVE) !== 0;
+  }
+
+  set alive(alive: boolean) {
+    if (alive) this.flags |= ALIVE;
+    else this.flags &= ~ALIVE;
   }
 
   get transport(): Transport {
@@ -462,6 +478,8 @@ class Link extends Sender implements ConnectionHandler {
 
   read(chunk: Buffer | undefined): void {
     const stream = this.stream;
+    const outer = swapListenerException(undefined);
+    let thrown: { error: unknown } | undefined;
     // Everything written while handling one read leaves in one writev.
     stream.cork();
     try {
@@ -470,12 +488,9 @@ class Link extends Sender implements ConnectionHandler {
     } finally {
       // A throwing 'error' listener must not leave the socket corked.
       stream.uncork();
+      thrown = swapListenerException(outer);
     }
-    const thrown = this.thrown;
-    if (thrown) {
-      this.thrown = undefined;
-      throw thrown.error;
-    }
+    if (thrown) throw thrown.error;
     // Receive-side backpressure: stop reading a peer we cannot answer.
     if (this.bufferedAmount > this.options.highWaterMark && !stream.destroyed) this.pauseReading();
     // A message started and not finished must finish in time.
@@ -622,7 +637,7 @@ class Link extends Sender implements ConnectionHandler {
   private listenerThrew(error: unknown): void {
     this.connection.fail(INTERNAL_ERROR);
     if (this.ws.listenerCount('error') > 0) this.report(new WebSocketError('LISTENER_ERROR', INTERNAL_ERROR, error));
-    else this.thrown ??= { error };
+    else listenerException ??= { error };
   }
 
   private report(error: ProtocolError | WebSocketError): void {
@@ -656,6 +671,20 @@ class Link extends Sender implements ConnectionHandler {
       else this.watchQueue();
     });
   }
+}
+
+/**
+ * A listener's exception in the read being handled (listeners run only inside
+ * Link#read), thrown again once it is handled when there is no 'error'
+ * listener. Module-level, not a field per connection: each read keeps the one
+ * of any read it is nested in, and puts it back.
+ */
+let listenerException: { error: unknown } | undefined;
+
+function swapListenerException(next: { error: unknown } | undefined): { error: unknown } | undefined {
+  const current = listenerException;
+  listenerException = next;
+  return current;
 }
 
 /** A binary message as `binaryType` asks (ws's forms). */
@@ -699,7 +728,7 @@ function dropHalfCloseListener(stream: Duplex): void {
 
 function onStreamData(this: TaggedStream, chunk: Buffer): void {
   const link = this[kLink]!;
-  link.ws.isAlive = true;
+  link.alive = true;
   link.read(chunk);
 }
 
