@@ -143,12 +143,13 @@ export class MessageAssembler extends FrameDecoder implements FrameSink, Message
   /** Decoded bytes kept so far (after inflating, for a compressed message). */
   private messageLength = 0;
   // What is held for a message, made only while one needs it (an idle connection holds none of it):
-  /** The message's one piece, while it has only one (the usual case: a whole message in one read). */
-  private piece: Buffer | undefined = undefined;
-  /** Its pieces, once it has more than one. */
-  private pieces: PieceList | undefined = undefined;
-  /** RFC 7692 §6 (`compressed`): the message's first frame had RSV1; its payloads wait here. */
-  private compressedPieces: PieceList | undefined = undefined;
+  /**
+   * The message's payload so far: its one piece while it has only one (the
+   * usual case: a whole message in one read), then a PieceList. For a
+   * compressed message (RFC 7692 §6: its first frame had RSV1), its
+   * compressed payloads, always a PieceList, until they are inflated.
+   */
+  private kept: Buffer | PieceList | undefined = undefined;
   /** RFC 6455 §8.1: the DFA, for text that arrives split. */
   private utf8: Utf8Validator | undefined = undefined;
   // The frame being received (and `frameOpcode`, `frameFin`).
@@ -197,7 +198,8 @@ export class MessageAssembler extends FrameDecoder implements FrameSink, Message
 
   /** Buffers held for the data message being assembled: bounded by its bytes, not its fragments. */
   get heldBuffers(): number {
-    return (this.pieces?.buffers ?? (this.piece ? 1 : 0)) + (this.compressedPieces?.buffers ?? 0);
+    const kept = this.kept;
+    return kept === undefined ? 0 : kept instanceof PieceList ? kept.buffers : 1;
   }
 
   /** A data message has started and not ended yet. */
@@ -260,7 +262,7 @@ export class MessageAssembler extends FrameDecoder implements FrameSink, Message
       return;
     }
     if (this.compressed) {
-      (this.compressedPieces ??= new PieceList()).push(data);
+      ((this.kept as PieceList | undefined) ??= new PieceList()).push(data);
       return;
     }
     this.append(data, this.fragments === 1 && this.frameFin && data.length === this.frameLength);
@@ -283,15 +285,16 @@ export class MessageAssembler extends FrameDecoder implements FrameSink, Message
       }
     }
     if (data.length === 0) return;
-    if (this.pieces) {
-      this.pieces.push(data);
-    } else if (this.piece === undefined) {
-      this.piece = data;
+    const kept = this.kept;
+    if (kept === undefined) {
+      this.kept = data;
+    } else if (kept instanceof PieceList) {
+      kept.push(data);
     } else {
-      this.pieces = new PieceList();
-      this.pieces.push(this.piece);
-      this.pieces.push(data);
-      this.piece = undefined;
+      const list = new PieceList();
+      list.push(kept);
+      list.push(data);
+      this.kept = list;
     }
   }
 
@@ -311,8 +314,8 @@ export class MessageAssembler extends FrameDecoder implements FrameSink, Message
     if (!this.frameFin) return;
     if (this.compressed) {
       // RFC 7692 §7.2.2: the whole message inflates at once, within what is left of the cap.
-      const pieces = this.compressedPieces;
-      this.compressedPieces = undefined;
+      const pieces = this.kept as PieceList | undefined;
+      this.kept = undefined;
       const inflated = this.inflater!.inflate(pieces ? pieces.pieces : NO_PIECES, this.maxPayload - this.messageLength);
       if (inflated === undefined) this.tooBig();
       this.append(inflated, true);
@@ -326,10 +329,9 @@ export class MessageAssembler extends FrameDecoder implements FrameSink, Message
       }
       this.utf8 = undefined;
     }
-    const pieces = this.pieces;
-    const data = pieces ? pieces.take() : (this.piece ?? EMPTY_BUFFER);
-    this.piece = undefined;
-    this.pieces = undefined;
+    const kept = this.kept;
+    const data = kept === undefined ? EMPTY_BUFFER : kept instanceof PieceList ? kept.take() : kept;
+    this.kept = undefined;
     this.opcodes &= ~(MESSAGE_OPCODE | COMPRESSED);
     this.fragments = 0;
     this.wireLength = 0;
