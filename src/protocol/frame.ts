@@ -42,12 +42,6 @@ const MAX_HEADER = 14;
 const STOPPED = 0x1;
 const HOLDING = 0x2;
 const EXPECT_MASKED = 0x4;
-/** Four bits: the stash's length (at most MAX_HEADER - 1). */
-const STASH_SHIFT = 8;
-const STASH_LENGTH = 0xf << STASH_SHIFT;
-/** Two bits: how far into the masking key the next payload byte is. */
-const MASK_OFFSET_SHIFT = 12;
-const MASK_OFFSET = 0x3 << MASK_OFFSET_SHIFT;
 const RSV_BITS = RSV1 | RSV2 | RSV3;
 
 /**
@@ -70,11 +64,13 @@ const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (b: ArrayBuffer
 export class FrameDecoder implements FrameSink {
   /** The start of a header split across chunks, while one is. */
   private stash: Buffer | undefined = undefined;
+  private stashLength = 0;
   /** Payload bytes of the current frame still to come; > 0 means inside a payload. */
   private remaining = 0;
-  /** The frame's masking key as a native-order word (mask.ts); and `maskOffset`, how far into it the next byte is. */
+  /** The frame's masking key as a native-order word (mask.ts), and how far into it the next byte is. */
   private maskKey = 0;
-  /** STOPPED, HOLDING, EXPECT_MASKED, allowedRsv, the stash's length and the mask offset: one field per connection, not six. */
+  private maskOffset = 0;
+  /** STOPPED, HOLDING, EXPECT_MASKED and allowedRsv, in one number (one field per connection, not four). */
   private modes: number;
   /** Bytes read while paused, or left in the chunk where the pause took effect: parsed on resume. */
   private rest: Buffer | undefined = undefined;
@@ -112,22 +108,6 @@ export class FrameDecoder implements FrameSink {
 
   private get expectMasked(): boolean {
     return (this.modes & EXPECT_MASKED) !== 0;
-  }
-
-  private get stashLength(): number {
-    return (this.modes & STASH_LENGTH) >> STASH_SHIFT;
-  }
-
-  private set stashLength(length: number) {
-    this.modes = (this.modes & ~STASH_LENGTH) | (length << STASH_SHIFT);
-  }
-
-  private get maskOffset(): number {
-    return (this.modes & MASK_OFFSET) >> MASK_OFFSET_SHIFT;
-  }
-
-  private set maskOffset(offset: number) {
-    this.modes = (this.modes & ~MASK_OFFSET) | (offset << MASK_OFFSET_SHIFT);
   }
 
   // FrameSink: what is found goes to the sink (a subclass overrides these instead).
