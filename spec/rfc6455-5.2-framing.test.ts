@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FrameDecoder,
   FrameFailures,
+  MessageAssembler,
   type FrameFailureCode,
   type FrameSink,
   Opcode,
@@ -305,5 +306,18 @@ describe('ProtocolError', () => {
   it('a client-side decoder refuses masked frames (RFC 6455 §5.1)', () => {
     const decoder = new FrameDecoder({ onFrameHeader() {}, onFramePayload() {}, onFrameEnd() {} }, false);
     expect(() => decoder.push(text('x'))).toThrow(expect.objectContaining({ code: 'UNMASKED_FRAME', message: 'masked server frame' }));
+  });
+
+  it('a decoder needs a sink, an assembler a handler (only the subclasses that are their own may leave it out)', () => {
+    expect(() => new FrameDecoder(undefined)).toThrow(new TypeError('FrameDecoder: a sink is required'));
+    expect(() => new MessageAssembler(undefined)).toThrow(new TypeError('MessageAssembler: a handler is required'));
+  });
+
+  it('allowedRsv keeps only the three RSV bits', () => {
+    const decoder = new FrameDecoder({ onFrameHeader() {}, onFramePayload() {}, onFrameEnd() {} });
+    decoder.allowedRsv = 0xff;
+    expect(decoder.allowedRsv).toBe(RSV1 | RSV2 | RSV3);
+    decoder.allowedRsv = RSV2;
+    expect(decoder.allowedRsv).toBe(RSV2);
   });
 });

@@ -5,6 +5,8 @@
  * real fragmented sends), binaryType, and the on* properties refused with
  * the alternative named. Also: a WebSocket over a plain Duplex (item 6).
  */
+import { once } from 'node:events';
+import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import { duplexPair } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from '../../src/server/index.js';
@@ -171,6 +173,58 @@ describe('on* properties', () => {
     expect(() => {
       (ws as unknown as Record<string, unknown>)[name] = () => {};
     }).toThrow(instead);
+  });
+});
+
+describe('EventEmitter behaviour', () => {
+  it('names that Object.prototype has are no listeners; eventNames, removal and re-adding work as on any EventEmitter', async () => {
+    const { ws } = await connected();
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      expect(ws.listenerCount(name)).toBe(0);
+      expect(ws.emit(name)).toBe(false);
+    }
+    const seen: string[] = [];
+    const a = () => seen.push('a');
+    const b = () => seen.push('b');
+    ws.on('custom', a);
+    ws.on('custom', b);
+    ws.once('other', a);
+    expect(ws.eventNames()).toEqual(['custom', 'other']);
+    expect(ws.emit('other')).toBe(true);
+    expect(ws.eventNames()).toEqual(['custom']);
+    ws.off('custom', a);
+    expect(ws.emit('custom')).toBe(true);
+    ws.off('custom', b);
+    expect(ws.eventNames()).toEqual([]);
+    ws.on('custom', a);
+    expect(ws.emit('custom')).toBe(true);
+    expect(seen).toEqual(['a', 'b', 'a']);
+  });
+
+  it("on a net.Socket ours is the only 'end' listener (Node's does nothing on a half-open socket); a stream's other listeners stay", async () => {
+    const options = { highWaterMark: 1024, maxBufferedAmount: 1 << 20, closeTimeout: 1000, messageTimeout: 1000 };
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const [socket] = (await once(server, 'connection')) as [Socket];
+    const ws = new WebSocket(socket, options);
+    expect(socket.listenerCount('end')).toBe(1);
+    // The peer's FIN still ends the connection: ours ends, 'close' reports 1006.
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    client.on('data', () => {});
+    client.end();
+    expect(await closed).toBe(1006);
+    client.destroy();
+    server.close();
+
+    const [stream] = duplexPair();
+    const mine = () => {};
+    stream.on('end', mine);
+    new WebSocket(stream, options);
+    expect(stream.listeners('end')).toContain(mine);
+    expect(stream.listenerCount('end')).toBe(2);
+    stream.destroy();
   });
 });
 

@@ -21,7 +21,7 @@ import {
 } from './close.js';
 import type { PerMessageDeflate } from './deflate.js';
 import { ProtocolError } from './errors.js';
-import { EMPTY_BUFFER, FrameDecoder, Opcode, RSV1, encodeFrame, encodeFrameHeader } from './frame.js';
+import { EMPTY_BUFFER, type FrameDecoder, Opcode, RSV1, encodeFrame, encodeFrameHeader } from './frame.js';
 import { type MessageHandler, MessageAssembler, type MessageLimits } from './message.js';
 
 /**
@@ -65,47 +65,72 @@ export interface ConnectionOptions extends MessageLimits {
  */
 const COPY_THRESHOLD = 125;
 
+// Bits of Connection#sending: the opcode of a message being sent in fragments in the low four.
+const OUTGOING = 0x0f;
+/** closeTransport waits for the reserved messages. */
+const END_OWED = 0x10;
+/** The transport is gone: nothing more is written. */
+const ABORTED = 0x20;
+
 const CLOSED_ABNORMALLY: CloseBody = Object.freeze({ code: ABNORMAL_CLOSURE, reason: '' });
 
-export class Connection implements MessageHandler {
+/**
+ * Its base classes are the message assembler and the frame decoder that feed
+ * it (message.ts, frame.ts): one object per connection, not three.
+ */
+export class Connection extends MessageAssembler implements MessageHandler {
   state: ConnectionState = 'OPEN';
   /** The close frame the peer sent, once it has. */
   peerClose: CloseBody | undefined;
   /** Our close frame, once sent (or queued behind reserved messages). */
   sentClose: CloseBody | undefined;
 
-  readonly decoder: FrameDecoder;
-  private readonly messages: MessageAssembler;
-  private readonly deflate: PerMessageDeflate | undefined;
   /** The close code we failed the connection with (RFC 6455 §7.1.7), if we did. */
   private failure: number | undefined = undefined;
   /** Data messages accepted and not written yet (see `reserve`). */
   private reserved = 0;
   /** Our Close frame, waiting for the reserved messages. */
   private closeFrame: Buffer | undefined = undefined;
-  /** closeTransport waits for the reserved messages. */
-  private endOwed = false;
-  /** The transport is gone: nothing more is written. */
-  private aborted = false;
-  /** The opcode of a message being sent in fragments (RFC 6455 §5.4), or 0. */
-  private outgoing = 0;
+  /** OUTGOING, END_OWED, ABORTED: one field per connection, not three (the accessors below). */
+  private sending = 0;
 
   constructor(
     private readonly handler: ConnectionHandler,
     options: ConnectionOptions = {},
   ) {
-    this.deflate = options.deflate;
-    this.messages = new MessageAssembler(this, options, this.deflate);
-    this.decoder = new FrameDecoder(this.messages);
+    super(undefined, options, options.deflate);
     // RFC 7692 §6: permessage-deflate gives RSV1 its meaning.
-    if (this.deflate) this.decoder.allowedRsv = RSV1;
+    if (options.deflate) this.allowedRsv = RSV1;
+  }
+
+  /** The opcode of a message being sent in fragments (RFC 6455 §5.4), or 0. */
+  private get outgoing(): number {
+    return this.sending & OUTGOING;
+  }
+
+  private get endOwed(): boolean {
+    return (this.sending & END_OWED) !== 0;
+  }
+
+  private get aborted(): boolean {
+    return (this.sending & ABORTED) !== 0;
+  }
+
+  /** The frame decoder: this object (its base class). */
+  get decoder(): FrameDecoder {
+    return this;
+  }
+
+  /** permessage-deflate as negotiated: the inflater the constructor gave the assembler. */
+  private get deflate(): PerMessageDeflate | undefined {
+    return this.inflater as PerMessageDeflate | undefined;
   }
 
   /** Feed bytes from the peer. Never throws for anything the peer sends. */
   receive(chunk: Buffer): void {
     if (this.state === 'CLOSED') return;
     try {
-      this.decoder.push(chunk);
+      this.push(chunk);
     } catch (error) {
       this.caught(error);
     }
@@ -128,10 +153,9 @@ export class Connection implements MessageHandler {
    */
   abort(): void {
     if (this.aborted) return;
-    this.aborted = true;
+    this.sending = (this.sending | ABORTED) & ~END_OWED;
     this.reserved = 0;
     this.closeFrame = undefined;
-    this.endOwed = false;
     if (this.state !== 'CLOSED') this.toClosed();
     this.deflate?.dispose();
   }
@@ -147,38 +171,29 @@ export class Connection implements MessageHandler {
     return this.failure === undefined ? CLOSED_ABNORMALLY : { code: this.failure, reason: '' };
   }
 
-  /**
-   * Take no further frame out of the bytes received until `resume` (from the
-   * end of the frame being decoded): per-message backpressure for a runtime
-   * whose peer does not read. What was received stays as it is (compressed,
-   * masked), counted in `pendingBytes`.
-   */
-  pause(): void {
-    this.decoder.pause();
-  }
+  // pause() (the decoder's): take no further frame out of the bytes received
+  // until `resume` (from the end of the frame being decoded): per-message
+  // backpressure for a runtime whose peer does not read. What was received
+  // stays as it is (compressed, masked), counted in `pendingBytes`.
+  // inMessage (the assembler's): a data message from the peer has started and not ended yet.
 
   /** Decode what waited while paused; may pause again. Never throws for anything the peer sent. */
-  resume(): void {
+  override resume(): void {
     if (this.state === 'CLOSED') return;
     try {
-      this.decoder.resume();
+      super.resume();
     } catch (error) {
       this.caught(error);
     }
   }
 
   get paused(): boolean {
-    return this.decoder.isPaused;
+    return this.isPaused;
   }
 
   /** Bytes received and not decoded yet, kept while paused. */
   get pendingBytes(): number {
-    return this.decoder.pending;
-  }
-
-  /** A data message from the peer has started and not ended yet. */
-  get inMessage(): boolean {
-    return this.messages.inMessage;
+    return this.pending;
   }
 
   /**
@@ -195,8 +210,8 @@ export class Connection implements MessageHandler {
     const continuing = this.outgoing !== 0;
     const opcode = continuing ? Opcode.CONTINUATION : isBinary ? Opcode.BINARY : Opcode.TEXT;
     const compressed = compress && fin && !continuing ? this.deflate?.deflate(data) : undefined;
-    if (!fin) this.outgoing ||= opcode;
-    else this.outgoing = 0;
+    if (!fin) this.sending |= this.outgoing || opcode;
+    else this.sending &= ~OUTGOING;
     if (compressed) this.writeFrame(opcode, compressed, RSV1, true);
     else this.writeFrame(opcode, data, 0, fin);
   }
@@ -241,7 +256,7 @@ export class Connection implements MessageHandler {
       this.handler.write(frame);
     }
     if (this.endOwed) {
-      this.endOwed = false;
+      this.sending &= ~END_OWED;
       this.finish();
     }
   }
@@ -278,12 +293,12 @@ export class Connection implements MessageHandler {
     this.finish();
   }
 
-  onMessage(data: Buffer, isBinary: boolean): void {
+  override onMessage(data: Buffer, isBinary: boolean): void {
     // After our Close, messages are still read (for the framing rules) but not delivered.
     if (this.state === 'OPEN') this.handler.onMessage(data, isBinary);
   }
 
-  onControl(opcode: number, payload: Buffer): void {
+  override onControl(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.PING) {
       // RFC 6455 §5.5.2: answer with a pong carrying the same payload, until the peer's Close.
       this.pong(payload);
@@ -339,14 +354,14 @@ export class Connection implements MessageHandler {
 
   private toClosed(): void {
     this.state = 'CLOSED';
-    this.decoder.stop();
+    this.stop();
   }
 
   /** closeTransport, once the reserved messages are out. */
   private finish(): void {
     if (this.aborted) return;
     if (this.reserved > 0) {
-      this.endOwed = true;
+      this.sending |= END_OWED;
       return;
     }
     this.deflate?.dispose();

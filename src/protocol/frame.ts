@@ -38,6 +38,12 @@ export interface FrameSink {
 
 const MAX_HEADER = 14;
 
+// Bits of FrameDecoder#modes; the RSV bits (0x70) hold allowedRsv.
+const STOPPED = 0x1;
+const HOLDING = 0x2;
+const EXPECT_MASKED = 0x4;
+const RSV_BITS = RSV1 | RSV2 | RSV3;
+
 /**
  * Buffer's own constructor for views: `new FastBuffer(arrayBuffer, offset,
  * length)` is what Buffer#subarray makes, at a third of its cost on Node 20
@@ -55,10 +61,7 @@ const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (b: ArrayBuffer
  * Its state is a handful of numbers: the mask key is one 32-bit word, and
  * the stash for a header split across chunks exists only while one is.
  */
-export class FrameDecoder {
-  /** RSV bits an extension has given meaning to (RFC 6455 §5.2, §9). */
-  allowedRsv = 0;
-
+export class FrameDecoder implements FrameSink {
   /** The start of a header split across chunks, while one is. */
   private stash: Buffer | undefined = undefined;
   private stashLength = 0;
@@ -67,23 +70,63 @@ export class FrameDecoder {
   /** The frame's masking key as a native-order word (mask.ts), and how far into it the next byte is. */
   private maskKey = 0;
   private maskOffset = 0;
-  private stopped = false;
-  private paused = false;
+  /** STOPPED, HOLDING, EXPECT_MASKED and allowedRsv, in one number (one field per connection, not four). */
+  private modes: number;
   /** Bytes read while paused, or left in the chunk where the pause took effect: parsed on resume. */
   private rest: Buffer | undefined = undefined;
 
+  /** Given to the constructor, or none: a subclass's own FrameSink methods take what is found. */
+  declare private readonly sink: FrameSink;
+
   /**
-   * @param sink receives headers and payload pieces.
+   * @param sink receives headers and payload pieces; `undefined` for a
+   *   subclass that overrides the FrameSink methods (MessageAssembler: one object, not two).
    * @param expectMasked true for a server: RFC 6455 §5.1 requires client frames masked.
    */
-  constructor(
-    private readonly sink: FrameSink,
-    private readonly expectMasked = true,
-  ) {}
+  constructor(sink: FrameSink | undefined, expectMasked = true) {
+    this.modes = expectMasked ? EXPECT_MASKED : 0;
+    if (sink) this.sink = sink;
+    else if (new.target === FrameDecoder) throw new TypeError('FrameDecoder: a sink is required');
+  }
+
+  /** RSV bits an extension has given meaning to (RFC 6455 §5.2, §9). */
+  get allowedRsv(): number {
+    return this.modes & RSV_BITS;
+  }
+
+  set allowedRsv(bits: number) {
+    this.modes = (this.modes & ~RSV_BITS) | (bits & RSV_BITS);
+  }
+
+  private get stopped(): boolean {
+    return (this.modes & STOPPED) !== 0;
+  }
+
+  private get holding(): boolean {
+    return (this.modes & HOLDING) !== 0;
+  }
+
+  private get expectMasked(): boolean {
+    return (this.modes & EXPECT_MASKED) !== 0;
+  }
+
+  // FrameSink: what is found goes to the sink (a subclass overrides these instead).
+
+  onFrameHeader(fin: boolean, rsv: number, opcode: number, length: number): void {
+    this.sink.onFrameHeader(fin, rsv, opcode, length);
+  }
+
+  onFramePayload(data: Buffer): void {
+    this.sink.onFramePayload(data);
+  }
+
+  onFrameEnd(): void {
+    this.sink.onFrameEnd();
+  }
 
   /** Decode nothing more: the rest of the current chunk and later chunks are ignored. */
   stop(): void {
-    this.stopped = true;
+    this.modes |= STOPPED;
     this.rest = undefined;
   }
 
@@ -93,20 +136,20 @@ export class FrameDecoder {
    * meanwhile, are kept as they are (views, no copy) and counted in `pending`.
    */
   pause(): void {
-    this.paused = true;
+    this.modes |= HOLDING;
   }
 
   /** Decode what was kept while paused (which may pause again). Throws as `push` does. */
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
+    if (!this.holding) return;
+    this.modes &= ~HOLDING;
     const rest = this.rest;
     this.rest = undefined;
     if (rest) this.push(rest);
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.holding;
   }
 
   /** Bytes received and not decoded yet (kept while paused). */
@@ -117,7 +160,7 @@ export class FrameDecoder {
   /** Decode a chunk. Throws ProtocolError at the first violation. */
   push(chunk: Buffer): void {
     if (this.stopped) return;
-    if (this.paused) {
+    if (this.holding) {
       this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
       return;
     }
@@ -125,7 +168,7 @@ export class FrameDecoder {
     let pos = 0;
     while (pos < end) {
       if (this.stopped) return;
-      if (this.paused) {
+      if (this.holding) {
         this.rest = chunk.subarray(pos);
         return;
       }
@@ -211,8 +254,8 @@ export class FrameDecoder {
       this.maskKey = maskWord(buf, pos + 2 + lengthBytes);
       this.maskOffset = 0;
     }
-    this.sink.onFrameHeader(fin, rsv, opcode, length);
-    if (length === 0) this.sink.onFrameEnd();
+    this.onFrameHeader(fin, rsv, opcode, length);
+    if (length === 0) this.onFrameEnd();
     else this.remaining = length;
     return size;
   }
@@ -226,8 +269,8 @@ export class FrameDecoder {
       this.maskOffset = (this.maskOffset + n) & 3;
     }
     const done = (this.remaining -= n) === 0;
-    this.sink.onFramePayload(piece);
-    if (done) this.sink.onFrameEnd();
+    this.onFramePayload(piece);
+    if (done) this.onFrameEnd();
     return pos + n;
   }
 }

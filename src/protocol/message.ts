@@ -7,7 +7,7 @@
  * goes through the same size cap and UTF-8 check as bytes off the wire.
  */
 import { ProtocolError } from './errors.js';
-import { EMPTY_BUFFER, type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
+import { EMPTY_BUFFER, FrameDecoder, type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
 /** 16 MiB: Autobahn cases 9.1.6 and 9.2.6 send messages of exactly this size. */
@@ -41,6 +41,13 @@ function join(pieces: readonly Buffer[], length: number): Buffer {
 }
 
 const NO_PIECES: readonly Buffer[] = [];
+
+// Bits of MessageAssembler#opcodes.
+const FRAME_OPCODE = 0x0f;
+const FRAME_FIN = 0x10;
+const MESSAGE_OPCODE_SHIFT = 8;
+const MESSAGE_OPCODE = 0x0f << MESSAGE_OPCODE_SHIFT;
+const COMPRESSED = 0x1000;
 
 /** Pieces smaller than this, after the first, are copied together rather than kept one by one. */
 export const COALESCE_BELOW = 1024;
@@ -116,47 +123,83 @@ export class PieceList {
   }
 }
 
-export class MessageAssembler implements FrameSink {
+/**
+ * Also the frame decoder that feeds it (its base class): `push` the bytes
+ * read, or call the FrameSink methods from another decoder. One object, not two.
+ */
+export class MessageAssembler extends FrameDecoder implements FrameSink, MessageHandler {
   readonly maxPayload: number;
   readonly maxFragments: number;
 
-  // The data message being assembled: opcode 0 means none.
-  private messageOpcode = 0;
+  /**
+   * The opcode of the frame being received and its FIN bit; of the data
+   * message being assembled (0: none) and whether it is compressed. One
+   * number: one field per connection, not four (the accessors below).
+   */
+  private opcodes = 0;
   private fragments = 0;
   /** Payload bytes announced by the message's frame headers so far. */
   private wireLength = 0;
   /** Decoded bytes kept so far (after inflating, for a compressed message). */
   private messageLength = 0;
   // What is held for a message, made only while one needs it (an idle connection holds none of it):
-  /** The message's one piece, while it has only one (the usual case: a whole message in one read). */
-  private piece: Buffer | undefined = undefined;
-  /** Its pieces, once it has more than one. */
-  private pieces: PieceList | undefined = undefined;
-  /** RFC 7692 §6: the message's first frame had RSV1; its payloads wait in `compressedPieces`. */
-  private compressed = false;
-  private compressedPieces: PieceList | undefined = undefined;
+  /**
+   * The message's payload so far: its one piece while it has only one (the
+   * usual case: a whole message in one read), then a PieceList. For a
+   * compressed message (RFC 7692 §6: its first frame had RSV1), its
+   * compressed payloads, always a PieceList, until they are inflated.
+   */
+  private kept: Buffer | PieceList | undefined = undefined;
   /** RFC 6455 §8.1: the DFA, for text that arrives split. */
   private utf8: Utf8Validator | undefined = undefined;
-  // The frame being received.
-  private frameOpcode = 0;
-  private frameFin = false;
+  // The frame being received (and `frameOpcode`, `frameFin`).
   private frameLength = 0;
   /** A control frame's payload: its one piece, or (split across reads) its pieces. */
   private controlPiece: Buffer | Buffer[] | undefined = undefined;
 
+  /** Given to the constructor, or none: a subclass's own MessageHandler methods take what is assembled. */
+  declare private readonly messageHandler: MessageHandler;
+
+  /**
+   * @param handler told of messages and control frames; `undefined` for a
+   *   subclass that overrides the MessageHandler methods (Connection).
+   * @param expectMasked of the frames `push` decodes (FrameDecoder).
+   */
   constructor(
-    private readonly handler: MessageHandler,
+    handler: MessageHandler | undefined,
     limits: MessageLimits = {},
     /** Set when permessage-deflate was negotiated: RSV1 then marks a compressed message. */
-    private readonly inflater?: MessageInflater,
+    protected readonly inflater?: MessageInflater,
+    expectMasked = true,
   ) {
+    super(undefined, expectMasked);
+    if (handler) this.messageHandler = handler;
+    else if (new.target === MessageAssembler) throw new TypeError('MessageAssembler: a handler is required');
     this.maxPayload = limits.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.maxFragments = limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
   }
 
+  private get frameOpcode(): number {
+    return this.opcodes & FRAME_OPCODE;
+  }
+
+  private get frameFin(): boolean {
+    return (this.opcodes & FRAME_FIN) !== 0;
+  }
+
+  private get messageOpcode(): number {
+    return (this.opcodes & MESSAGE_OPCODE) >> MESSAGE_OPCODE_SHIFT;
+  }
+
+  /** RFC 7692 §6: the message's first frame had RSV1. */
+  private get compressed(): boolean {
+    return (this.opcodes & COMPRESSED) !== 0;
+  }
+
   /** Buffers held for the data message being assembled: bounded by its bytes, not its fragments. */
   get heldBuffers(): number {
-    return (this.pieces?.buffers ?? (this.piece ? 1 : 0)) + (this.compressedPieces?.buffers ?? 0);
+    const kept = this.kept;
+    return kept === undefined ? 0 : kept instanceof PieceList ? kept.buffers : 1;
   }
 
   /** A data message has started and not ended yet. */
@@ -164,9 +207,18 @@ export class MessageAssembler implements FrameSink {
     return this.messageOpcode !== 0;
   }
 
-  onFrameHeader(fin: boolean, rsv: number, opcode: number, length: number): void {
-    this.frameOpcode = opcode;
-    this.frameFin = fin;
+  // MessageHandler: what is assembled goes to the handler (a subclass overrides these instead).
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.messageHandler.onMessage(data, isBinary);
+  }
+
+  onControl(opcode: number, payload: Buffer): void {
+    this.messageHandler.onControl(opcode, payload);
+  }
+
+  override onFrameHeader(fin: boolean, rsv: number, opcode: number, length: number): void {
+    this.opcodes = (this.opcodes & ~(FRAME_OPCODE | FRAME_FIN)) | opcode | (fin ? FRAME_FIN : 0);
     this.frameLength = length;
     // RSV1 means "compressed" only once permessage-deflate is negotiated; the
     // decoder refuses it otherwise (RFC 6455 §5.2).
@@ -188,8 +240,7 @@ export class MessageAssembler implements FrameSink {
       if (this.messageOpcode !== 0) {
         throw new ProtocolError('EXPECTED_CONTINUATION', 'new data frame before the previous message ended');
       }
-      this.messageOpcode = opcode;
-      this.compressed = rsv1;
+      this.opcodes |= (opcode << MESSAGE_OPCODE_SHIFT) | (rsv1 ? COMPRESSED : 0);
     }
     if (++this.fragments > this.maxFragments) {
       throw new ProtocolError('TOO_MANY_FRAGMENTS', `message has more than ${this.maxFragments} fragments`);
@@ -202,7 +253,7 @@ export class MessageAssembler implements FrameSink {
     this.wireLength += length;
   }
 
-  onFramePayload(data: Buffer): void {
+  override onFramePayload(data: Buffer): void {
     if (isControlOpcode(this.frameOpcode)) {
       const held = this.controlPiece;
       if (held === undefined) this.controlPiece = data;
@@ -211,7 +262,7 @@ export class MessageAssembler implements FrameSink {
       return;
     }
     if (this.compressed) {
-      (this.compressedPieces ??= new PieceList()).push(data);
+      ((this.kept as PieceList | undefined) ??= new PieceList()).push(data);
       return;
     }
     this.append(data, this.fragments === 1 && this.frameFin && data.length === this.frameLength);
@@ -234,15 +285,16 @@ export class MessageAssembler implements FrameSink {
       }
     }
     if (data.length === 0) return;
-    if (this.pieces) {
-      this.pieces.push(data);
-    } else if (this.piece === undefined) {
-      this.piece = data;
+    const kept = this.kept;
+    if (kept === undefined) {
+      this.kept = data;
+    } else if (kept instanceof PieceList) {
+      kept.push(data);
     } else {
-      this.pieces = new PieceList();
-      this.pieces.push(this.piece);
-      this.pieces.push(data);
-      this.piece = undefined;
+      const list = new PieceList();
+      list.push(kept);
+      list.push(data);
+      this.kept = list;
     }
   }
 
@@ -250,20 +302,20 @@ export class MessageAssembler implements FrameSink {
     throw new ProtocolError('MESSAGE_TOO_BIG', `message exceeds ${this.maxPayload} bytes`);
   }
 
-  onFrameEnd(): void {
+  override onFrameEnd(): void {
     const opcode = this.frameOpcode;
     if (isControlOpcode(opcode)) {
       const held = this.controlPiece;
       this.controlPiece = undefined;
       const payload = held === undefined ? EMPTY_BUFFER : Array.isArray(held) ? join(held, this.frameLength) : held;
-      this.handler.onControl(opcode, payload);
+      this.onControl(opcode, payload);
       return;
     }
     if (!this.frameFin) return;
     if (this.compressed) {
       // RFC 7692 §7.2.2: the whole message inflates at once, within what is left of the cap.
-      const pieces = this.compressedPieces;
-      this.compressedPieces = undefined;
+      const pieces = this.kept as PieceList | undefined;
+      this.kept = undefined;
       const inflated = this.inflater!.inflate(pieces ? pieces.pieces : NO_PIECES, this.maxPayload - this.messageLength);
       if (inflated === undefined) this.tooBig();
       this.append(inflated, true);
@@ -277,15 +329,13 @@ export class MessageAssembler implements FrameSink {
       }
       this.utf8 = undefined;
     }
-    const pieces = this.pieces;
-    const data = pieces ? pieces.take() : (this.piece ?? EMPTY_BUFFER);
-    this.piece = undefined;
-    this.pieces = undefined;
-    this.messageOpcode = 0;
+    const kept = this.kept;
+    const data = kept === undefined ? EMPTY_BUFFER : kept instanceof PieceList ? kept.take() : kept;
+    this.kept = undefined;
+    this.opcodes &= ~(MESSAGE_OPCODE | COMPRESSED);
     this.fragments = 0;
     this.wireLength = 0;
     this.messageLength = 0;
-    this.compressed = false;
-    this.handler.onMessage(data, isBinary);
+    this.onMessage(data, isBinary);
   }
 }

@@ -38,35 +38,45 @@ interface Held {
   callback: SendCallback | undefined;
 }
 
-/** Told when held bytes have gone out: a 'drain' may be due. */
-export interface SenderOwner {
-  onReleased(): void;
-}
+/** Bits of Sender#flags. */
+/** A message is being compressed on the threadpool. */
+const COMPRESSING = 1;
+/** The transport is gone: nothing more is written, callbacks hear NOT_OPEN. */
+const DROPPED = 2;
+/** The socket is corked until the end of this tick: the frames written meanwhile go out in one writev. */
+const BATCHING = 4;
+/** The Sender's bits of `flags` are the lowest this many; a subclass may use the others. */
+export const SENDER_FLAG_BITS = 3;
 
-export class Sender {
+/**
+ * The base of a connection's runtime object (websocket.ts's Link), not an
+ * object of its own: one object per connection, not two. The subclass
+ * provides the Connection and is told when held bytes have gone out.
+ */
+export abstract class Sender {
   /** Bytes accepted and not handed to the socket yet: the message being compressed and what waits behind it. */
   held = 0;
   /** Set while something waits: from the start of a compression until everything behind it is written. */
   private queue: Held[] | undefined = undefined;
   /** The next item of `queue` to write. */
   private head = 0;
-  /** A message is being compressed on the threadpool. */
-  private compressing = false;
-  /** The transport is gone: nothing more is written, callbacks hear NOT_OPEN. */
-  private dropped = false;
-  /** The socket is corked until the end of this tick: the frames written meanwhile go out in one writev. */
-  private batching = false;
+  /** COMPRESSING, DROPPED, BATCHING; the subclass's bits above SENDER_FLAG_BITS. */
+  protected flags = 0;
+
+  /** The connection whose frames this writes. */
+  protected abstract readonly connection: Connection;
 
   constructor(
-    private readonly socket: Duplex,
-    private readonly connection: Connection,
+    readonly stream: Duplex,
     private readonly deflate: PerMessageDeflate | undefined,
-    private readonly owner: SenderOwner,
   ) {}
+
+  /** Held bytes have gone out: a 'drain' may be due. */
+  protected abstract onReleased(): void;
 
   /** Bytes queued and not yet handed to the kernel: in the socket, and held here. */
   get bufferedAmount(): number {
-    return this.socket.writableLength + this.held;
+    return this.stream.writableLength + this.held;
   }
 
   /**
@@ -74,13 +84,13 @@ export class Sender {
    * frames, and our Close, which the core holds until its turn (`settle`).
    */
   write(data: Buffer): void {
-    this.socket.write(data);
+    this.stream.write(data);
   }
 
   /** The core's closeTransport: RFC 6455 §7.1.1, the server closes the TCP connection first (RFC 8441 §5.1: END_STREAM on a stream). */
   end(): void {
     if (this.queue) this.hold(Kind.End, EMPTY_BUFFER, false, false, true, undefined);
-    else if (!this.socket.writableEnded) this.socket.end();
+    else if (!this.stream.writableEnded) this.stream.end();
   }
 
   /** A data message (or a fragment of one, `fin` false). The connection must be OPEN. */
@@ -93,25 +103,25 @@ export class Sender {
       // Reserved and on the threadpool.
     } else {
       connection.send(data, isBinary, compressible, fin);
-      if (callback) this.socket.write(EMPTY_BUFFER, callback);
+      if (callback) this.stream.write(EMPTY_BUFFER, callback);
     }
   }
 
   /** A frame encoded once by `encodeMessage`. */
   frame(frame: Buffer, callback: SendCallback | undefined): void {
-    if (!this.batching) this.batch();
+    if (!(this.flags & BATCHING)) this.batch();
     if (this.queue) {
       this.connection.reserve();
       this.hold(Kind.Frame, frame, true, false, true, callback);
     } else {
       this.connection.sendEncoded(frame);
-      if (callback) this.socket.write(EMPTY_BUFFER, callback);
+      if (callback) this.stream.write(EMPTY_BUFFER, callback);
     }
   }
 
   /** Call `callback` once what was written so far is handed to the kernel (a ping's or pong's). */
   callback(callback: SendCallback): void {
-    this.socket.write(EMPTY_BUFFER, callback);
+    this.stream.write(EMPTY_BUFFER, callback);
   }
 
   /**
@@ -119,8 +129,8 @@ export class Sender {
    * A compression under way finds out when it ends.
    */
   drop(): void {
-    if (this.dropped) return;
-    this.dropped = true;
+    if (this.flags & DROPPED) return;
+    this.flags |= DROPPED;
     const queue = this.queue;
     const head = this.head;
     this.queue = undefined;
@@ -138,15 +148,15 @@ export class Sender {
    * as before, so highWaterMark and maxBufferedAmount see it.
    */
   private batch(): void {
-    this.batching = true;
-    this.socket.cork();
+    this.flags |= BATCHING;
+    this.stream.cork();
     if (batched.push(this) === 1) process.nextTick(flushBatched);
   }
 
   /** The end of the tick: uncork (end() and destroy() may have flushed or dropped it already). */
   flushBatch(): void {
-    this.batching = false;
-    if (this.socket.writableCorked > 0) this.socket.uncork();
+    this.flags &= ~BATCHING;
+    if (this.stream.writableCorked > 0) this.stream.uncork();
   }
 
   private hold(kind: Kind, data: Buffer, isBinary: boolean, compressible: boolean, fin: boolean, callback: SendCallback | undefined): void {
@@ -165,7 +175,7 @@ export class Sender {
     if (!options) return false;
     if (reserve) this.connection.reserve();
     this.queue ??= [];
-    this.compressing = true;
+    this.flags |= COMPRESSING;
     this.held += data.length;
     deflateOffLoop(data, options, (out) => this.deflated(data, isBinary, callback, out));
     return true;
@@ -173,13 +183,13 @@ export class Sender {
 
   /** A message compressed on the threadpool: write it, then what waited behind it. */
   private deflated(data: Buffer, isBinary: boolean, callback: SendCallback | undefined, out: Buffer | undefined): void {
-    this.compressing = false;
-    if (this.dropped) {
+    this.flags &= ~COMPRESSING;
+    if (this.flags & DROPPED) {
       notOpen(callback);
       return;
     }
     this.held -= data.length;
-    const socket = this.socket;
+    const socket = this.stream;
     socket.cork();
     try {
       const payload = out && this.deflate!.finishDeflate(data, out);
@@ -192,16 +202,16 @@ export class Sender {
     } finally {
       socket.uncork();
     }
-    this.owner.onReleased();
+    this.onReleased();
   }
 
   /** Write what waited, in order, until one more message goes to the threadpool. */
   private release(): void {
     const queue = this.queue!;
     const connection = this.connection;
-    const socket = this.socket;
+    const socket = this.stream;
     // A closeTransport that a settle lets go joins the end of the queue.
-    while (this.head < queue.length && !this.compressing && !this.dropped) {
+    while (this.head < queue.length && !(this.flags & (COMPRESSING | DROPPED))) {
       const item = queue[this.head];
       queue[this.head++] = undefined as unknown as Held;
       this.held -= item.data.length;
@@ -225,7 +235,7 @@ export class Sender {
           break;
       }
     }
-    if (!this.compressing && this.queue === queue && this.head >= queue.length) {
+    if (!(this.flags & COMPRESSING) && this.queue === queue && this.head >= queue.length) {
       this.queue = undefined;
       this.head = 0;
     }

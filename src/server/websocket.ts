@@ -5,7 +5,7 @@
  *
  * The public object (WebSocket) holds one private Link: the core's handler,
  * the stream's listeners, the timers. The outbound queue is the Sender's
- * (sender.ts).
+ * (sender.ts), Link's base class: one object, not two.
  *
  * Listeners run in the parser's turn and can stop it (as uWS does): the core
  * delivers each message, ping and pong as it is decoded, and looks again
@@ -31,7 +31,7 @@ import {
 import { Deadlines } from './deadlines.js';
 import { WebSocketError } from './errors.js';
 import { checkOptions } from './options.js';
-import { type SendCallback, Sender, type SenderOwner } from './sender.js';
+import { SENDER_FLAG_BITS, type SendCallback, Sender } from './sender.js';
 
 export type { SendCallback } from './sender.js';
 export type Sendable = string | Buffer | ArrayBuffer | ArrayBufferView;
@@ -69,7 +69,8 @@ export interface SocketOptions extends MessageLimits {
 }
 
 const SEND_OPTIONS: ReadonlySet<string> = new Set(['binary', 'compress', 'fin', 'mask']);
-const BINARY_TYPES: ReadonlySet<string> = new Set(['nodebuffer', 'arraybuffer', 'fragments']);
+/** By their code in Link#flags. */
+const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'fragments'];
 
 /** RFC 6455 §7.4.1: 1008 policy violation, used for a peer that will not read or finish a message. */
 const POLICY_VIOLATION = 1008;
@@ -84,9 +85,25 @@ export type Transport = 'http/1.1' | 'h2';
 
 const kLink = Symbol('strictws.link');
 
-/** Bits of Link#armed: which of its deadlines are set. */
-const CLOSE_DEADLINE = 1;
-const MESSAGE_DEADLINE = 2;
+// Bits of Link#flags, above the Sender's.
+/** The close deadline is set (in the shared list). */
+const CLOSE_DEADLINE = 1 << SENDER_FLAG_BITS;
+/** The message deadline is set. */
+const MESSAGE_DEADLINE = 1 << (SENDER_FLAG_BITS + 1);
+/** The stream closed. */
+const TRANSPORT_CLOSED = 1 << (SENDER_FLAG_BITS + 2);
+/** send() returned false or reading paused: a 'drain' is owed. */
+const DRAIN_OWED = 1 << (SENDER_FLAG_BITS + 3);
+/** An error was reported as 'error': only the first is. */
+const REPORTED = 1 << (SENDER_FLAG_BITS + 4);
+/** The stream is an HTTP/2 stream (RFC 8441). */
+const OVER_H2 = 1 << (SENDER_FLAG_BITS + 5);
+/** Anything arrived from the peer since the heartbeat last cleared it (WebSocket#isAlive). */
+const ALIVE = 1 << (SENDER_FLAG_BITS + 10);
+/** Two bits: the type of a message being sent in fragments, as accepted (TEXT or BINARY), or 0. */
+const SENDING_SHIFT = SENDER_FLAG_BITS + 6;
+/** Two bits: binaryType, by its index in BINARY_TYPES. */
+const BINARY_TYPE_SHIFT = SENDER_FLAG_BITS + 8;
 
 /** The deadlines of the connections that share one set of options (one server's): one timer each, not one per connection. */
 interface SharedDeadlines {
@@ -118,6 +135,17 @@ function noMask(method: string): TypeError {
 
 let linkOf: (ws: WebSocket) => Link;
 
+/**
+ * A WebSocket's listeners by event name. EventEmitter makes `{ __proto__: null }`,
+ * which V8 keeps as a dictionary; an instance of a class whose prototype has
+ * no prototype is as free of inherited names and keeps fast properties
+ * (docs/performance.md, idle memory). EventEmitter treats it like its own.
+ */
+function Listeners(): void {}
+// No own keys either (a class's prototype would have `constructor`).
+Listeners.prototype = Object.create(null) as object;
+const NewListeners = Listeners as unknown as new () => object;
+
 export class WebSocket extends EventEmitter {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
@@ -133,11 +161,6 @@ export class WebSocket extends EventEmitter {
   readonly protocol: string;
   /** The Sec-WebSocket-Extensions value agreed (e.g. "permessage-deflate"), or ''. */
   readonly extensions: string;
-  /** Set by the heartbeat; true when the peer has shown life since the last ping. */
-  isAlive = true;
-  /** 'h2' for a WebSocket on an HTTP/2 stream (RFC 8441), else 'http/1.1'. */
-  readonly transport: Transport;
-
   readonly #link: Link;
 
   static {
@@ -153,10 +176,10 @@ export class WebSocket extends EventEmitter {
     transport: Transport = 'http/1.1',
   ) {
     super();
+    (this as unknown as { _events: object })._events = new NewListeners();
     this.protocol = protocol;
     this.extensions = extensions;
-    this.transport = transport;
-    this.#link = new Link(this, stream, options, deflate);
+    this.#link = new Link(this, stream, options, deflate, transport === 'h2');
   }
 
   get readyState(): number {
@@ -167,7 +190,21 @@ export class WebSocket extends EventEmitter {
 
   /** Bytes queued and not yet handed to the kernel: in the socket, and held behind a message being compressed. */
   get bufferedAmount(): number {
-    return this.#link.sender.bufferedAmount;
+    return this.#link.bufferedAmount;
+  }
+
+  /** Set by the heartbeat; true when the peer has shown life since the last ping. */
+  get isAlive(): boolean {
+    return this.#link.alive;
+  }
+
+  set isAlive(alive: boolean) {
+    this.#link.alive = alive;
+  }
+
+  /** 'h2' for a WebSocket on an HTTP/2 stream (RFC 8441), else 'http/1.1'. */
+  get transport(): Transport {
+    return this.#link.transport;
   }
 
   get remoteAddress(): string | undefined {
@@ -183,7 +220,7 @@ export class WebSocket extends EventEmitter {
   }
 
   set binaryType(type: BinaryType) {
-    if (!BINARY_TYPES.has(type)) {
+    if (!BINARY_TYPES.includes(type)) {
       throw new TypeError(`WebSocket.binaryType must be "nodebuffer", "arraybuffer" or "fragments", got ${String(type)}`);
     }
     this.#link.binaryType = type;
@@ -219,7 +256,7 @@ export class WebSocket extends EventEmitter {
       }
     }
     link.sending = fin ? 0 : link.sending || (binary ? BINARY : TEXT);
-    link.sender.message(toBuffer(data), binary, compress && whole && fin, fin, callback);
+    link.message(toBuffer(data), binary, compress && whole && fin, fin, callback);
     return link.afterWrite();
   }
 
@@ -228,7 +265,7 @@ export class WebSocket extends EventEmitter {
     const link = this.#link;
     if (!link.writable(callback)) return false;
     if (link.sending !== 0) throw new Error('WebSocket.sendFrame: a fragmented message is being sent; end it with fin: true first');
-    link.sender.frame(frame, callback);
+    link.frame(frame, callback);
     return link.afterWrite();
   }
 
@@ -327,32 +364,22 @@ export function abortWebSocket(ws: WebSocket, error: WebSocketError): void {
 }
 
 /** The private side of a WebSocket: the core's handler, the stream's listeners and the timers. */
-class Link implements ConnectionHandler, SenderOwner {
+// One object per connection for the runtime: the Sender (the outbound queue) is its base class.
+class Link extends Sender implements ConnectionHandler {
   readonly connection: Connection;
-  readonly sender: Sender;
-  binaryType: BinaryType = 'nodebuffer';
-  transportClosed = false;
-  /** The type of a message being sent in fragments, as accepted (TEXT or BINARY), or 0. */
-  sending = 0;
   /** The server's, told on close (a field, not a listener closure per client). */
   owner: WebSocketOwner | undefined = undefined;
-  /** send() returned false or reading paused: a 'drain' is owed. */
-  private drainOwed = false;
-  /** The first failure, reported as 'error'. */
-  private failure: ProtocolError | WebSocketError | undefined = undefined;
-  /** A listener's exception, thrown again once the read is handled (no 'error' listener). */
-  private thrown: { error: unknown } | undefined = undefined;
-  /** CLOSE_DEADLINE, MESSAGE_DEADLINE: the deadlines set (in the shared lists). */
-  private armed = 0;
 
   constructor(
     readonly ws: WebSocket,
-    readonly stream: Duplex,
+    stream: Duplex,
     private readonly options: SocketOptions,
     deflate: PerMessageDeflate | undefined,
+    overH2: boolean,
   ) {
+    super(stream, deflate);
     this.connection = new Connection(this, { maxPayload: options.maxPayload, maxFragments: options.maxFragments, deflate });
-    this.sender = new Sender(stream, this.connection, deflate, this);
+    this.flags |= ALIVE | (overH2 ? OVER_H2 : 0);
     const tagged = stream as TaggedStream;
     tagged[kLink] = this;
     // Socket-only calls: an HTTP/2 stream or another Duplex has none.
@@ -361,11 +388,46 @@ class Link implements ConnectionHandler, SenderOwner {
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
     // The peer's FIN ends our side only once what was accepted is written (handleEnd).
     stream.allowHalfOpen = true;
+    dropHalfCloseListener(stream);
     stream.on('data', onStreamData);
     stream.on('drain', onStreamDrain);
     stream.on('close', onStreamClose);
     stream.on('end', onStreamEnd);
     stream.on('error', onStreamError);
+  }
+
+  get transportClosed(): boolean {
+    return (this.flags & TRANSPORT_CLOSED) !== 0;
+  }
+
+  get alive(): boolean {
+    return (this.flags & ALIVE) !== 0;
+  }
+
+  set alive(alive: boolean) {
+    if (alive) this.flags |= ALIVE;
+    else this.flags &= ~ALIVE;
+  }
+
+  get transport(): Transport {
+    return this.flags & OVER_H2 ? 'h2' : 'http/1.1';
+  }
+
+  /** The type of a message being sent in fragments, as accepted (TEXT or BINARY), or 0. */
+  get sending(): number {
+    return (this.flags >> SENDING_SHIFT) & 3;
+  }
+
+  set sending(type: number) {
+    this.flags = (this.flags & ~(3 << SENDING_SHIFT)) | (type << SENDING_SHIFT);
+  }
+
+  get binaryType(): BinaryType {
+    return BINARY_TYPES[(this.flags >> BINARY_TYPE_SHIFT) & 3];
+  }
+
+  set binaryType(type: BinaryType) {
+    this.flags = (this.flags & ~(3 << BINARY_TYPE_SHIFT)) | (BINARY_TYPES.indexOf(type) << BINARY_TYPE_SHIFT);
   }
 
   start(head: Buffer): void {
@@ -376,10 +438,11 @@ class Link implements ConnectionHandler, SenderOwner {
   // ConnectionHandler: what the protocol core tells us.
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.armed & MESSAGE_DEADLINE) this.disarm(MESSAGE_DEADLINE);
-    if (!this.dispatch('message', isBinary && this.binaryType !== 'nodebuffer' ? convert(data, this.binaryType) : data, isBinary)) return;
+    if (this.flags & MESSAGE_DEADLINE) this.disarm(MESSAGE_DEADLINE);
+    const converted = isBinary && (this.flags & (3 << BINARY_TYPE_SHIFT)) !== 0;
+    if (!this.dispatch('message', converted ? convert(data, this.binaryType) : data, isBinary)) return;
     // Per-message backpressure: past the mark, take no further message out of what was read.
-    if (this.sender.bufferedAmount > this.options.highWaterMark && !this.stream.destroyed) this.pauseReading();
+    if (this.bufferedAmount > this.options.highWaterMark && !this.stream.destroyed) this.pauseReading();
   }
 
   onPing(data: Buffer): void {
@@ -398,25 +461,25 @@ class Link implements ConnectionHandler, SenderOwner {
     this.report(error);
   }
 
-  write(data: Buffer): void {
-    this.sender.write(data);
-  }
+  // write(data): the Sender's.
 
   closeTransport(): void {
-    this.sender.end();
+    this.end();
     this.armCloseTimer();
   }
 
-  // SenderOwner
+  // Sender
 
-  onReleased(): void {
-    if (this.drainOwed) this.watchQueue();
+  protected onReleased(): void {
+    if (this.flags & DRAIN_OWED) this.watchQueue();
   }
 
   // Stream events, dispatched through module-level functions (no closures per connection).
 
   read(chunk: Buffer | undefined): void {
     const stream = this.stream;
+    const outer = swapListenerException(undefined);
+    let thrown: { error: unknown } | undefined;
     // Everything written while handling one read leaves in one writev.
     stream.cork();
     try {
@@ -425,27 +488,24 @@ class Link implements ConnectionHandler, SenderOwner {
     } finally {
       // A throwing 'error' listener must not leave the socket corked.
       stream.uncork();
+      thrown = swapListenerException(outer);
     }
-    const thrown = this.thrown;
-    if (thrown) {
-      this.thrown = undefined;
-      throw thrown.error;
-    }
+    if (thrown) throw thrown.error;
     // Receive-side backpressure: stop reading a peer we cannot answer.
-    if (this.sender.bufferedAmount > this.options.highWaterMark && !stream.destroyed) this.pauseReading();
+    if (this.bufferedAmount > this.options.highWaterMark && !stream.destroyed) this.pauseReading();
     // A message started and not finished must finish in time.
-    if (this.connection.inMessage && !(this.armed & MESSAGE_DEADLINE) && this.connection.state === 'OPEN') {
-      this.armed |= MESSAGE_DEADLINE;
+    if (this.connection.inMessage && !(this.flags & MESSAGE_DEADLINE) && this.connection.state === 'OPEN') {
+      this.flags |= MESSAGE_DEADLINE;
       sharedDeadlines(this.options).message.add(this);
     }
   }
 
   handleDrain(): void {
     // Still over the mark with held messages: onReleased() looks again once they go.
-    if (this.sender.held > 0 && this.sender.bufferedAmount >= this.options.highWaterMark) return;
+    if (this.held > 0 && this.bufferedAmount >= this.options.highWaterMark) return;
     // 'drain' only after a send() that returned false; a socket drain alone is not one.
-    const owed = this.drainOwed;
-    this.drainOwed = false;
+    const owed = this.flags & DRAIN_OWED;
+    this.flags &= ~DRAIN_OWED;
     if (owed) this.ws.emit('drain');
     if (this.connection.paused) this.read(undefined);
     if (!this.connection.paused && this.stream.isPaused() && !this.transportClosed) this.stream.resume();
@@ -457,16 +517,16 @@ class Link implements ConnectionHandler, SenderOwner {
   }
 
   handleClose(): void {
-    this.transportClosed = true;
+    this.flags |= TRANSPORT_CLOSED;
     this.connection.abort();
-    this.sender.drop();
+    this.drop();
     const owner = this.owner;
     if (owner) {
       owner.closed();
       owner.clients?.delete(this.ws);
     }
-    if (this.armed & CLOSE_DEADLINE) this.disarm(CLOSE_DEADLINE);
-    if (this.armed & MESSAGE_DEADLINE) this.disarm(MESSAGE_DEADLINE);
+    if (this.flags & CLOSE_DEADLINE) this.disarm(CLOSE_DEADLINE);
+    if (this.flags & MESSAGE_DEADLINE) this.disarm(MESSAGE_DEADLINE);
     const status = this.connection.closeStatus!;
     this.ws.emit('close', status.code, status.reason);
   }
@@ -476,7 +536,7 @@ class Link implements ConnectionHandler, SenderOwner {
    * the peer learns why; `closeTimeout` bounds it). Nothing more is delivered.
    */
   messageTimedOut(): void {
-    this.armed &= ~MESSAGE_DEADLINE;
+    this.flags &= ~MESSAGE_DEADLINE;
     if (!this.connection.inMessage || this.connection.state !== 'OPEN') return;
     this.connection.close(POLICY_VIOLATION, 'message not finished in time');
     this.armCloseTimer();
@@ -486,7 +546,7 @@ class Link implements ConnectionHandler, SenderOwner {
   /** Report `error` (if any), drop what waits and destroy the stream: readyState is CLOSING at once. */
   abort(error: WebSocketError | undefined): void {
     this.connection.abort();
-    this.sender.drop();
+    this.drop();
     destroyStream(this.stream);
     // Reported last: an 'error' listener already sees CLOSING.
     if (error) this.report(error);
@@ -500,7 +560,7 @@ class Link implements ConnectionHandler, SenderOwner {
   }
 
   afterWrite(): boolean {
-    const queued = this.sender.bufferedAmount;
+    const queued = this.bufferedAmount;
     if (queued > this.options.maxBufferedAmount) {
       this.report(new WebSocketError('SEND_BUFFER_LIMIT', POLICY_VIOLATION));
       this.connection.fail(POLICY_VIOLATION, 'send buffer limit exceeded');
@@ -531,23 +591,23 @@ class Link implements ConnectionHandler, SenderOwner {
     }
     if (kind === 'ping') this.connection.ping(payload);
     else this.connection.pong(payload);
-    if (callback) this.sender.callback(callback);
+    if (callback) this.callback(callback);
   }
 
   armCloseTimer(): void {
-    if (this.armed & CLOSE_DEADLINE || this.transportClosed) return;
-    this.armed |= CLOSE_DEADLINE;
+    if (this.flags & (CLOSE_DEADLINE | TRANSPORT_CLOSED)) return;
+    this.flags |= CLOSE_DEADLINE;
     sharedDeadlines(this.options).close.add(this);
   }
 
   /** The closing handshake's time is up: destroy the stream. */
   closeTimedOut(): void {
-    this.armed &= ~CLOSE_DEADLINE;
+    this.flags &= ~CLOSE_DEADLINE;
     destroyStream(this.stream);
   }
 
   private disarm(which: number): void {
-    this.armed &= ~which;
+    this.flags &= ~which;
     const deadlines = sharedDeadlines(this.options);
     (which === CLOSE_DEADLINE ? deadlines.close : deadlines.message).delete(this);
   }
@@ -577,12 +637,12 @@ class Link implements ConnectionHandler, SenderOwner {
   private listenerThrew(error: unknown): void {
     this.connection.fail(INTERNAL_ERROR);
     if (this.ws.listenerCount('error') > 0) this.report(new WebSocketError('LISTENER_ERROR', INTERNAL_ERROR, error));
-    else this.thrown ??= { error };
+    else listenerException ??= { error };
   }
 
   private report(error: ProtocolError | WebSocketError): void {
-    if (this.failure) return;
-    this.failure = error;
+    if (this.flags & REPORTED) return;
+    this.flags |= REPORTED;
     // An unhandled 'error' must not crash the process: emit only to listeners.
     if (this.ws.listenerCount('error') > 0) this.ws.emit('error', error);
   }
@@ -594,8 +654,8 @@ class Link implements ConnectionHandler, SenderOwner {
    * when everything queued before it has gone.
    */
   private expectDrain(): void {
-    if (this.drainOwed) return;
-    this.drainOwed = true;
+    if (this.flags & DRAIN_OWED) return;
+    this.flags |= DRAIN_OWED;
     this.watchQueue();
   }
 
@@ -604,13 +664,27 @@ class Link implements ConnectionHandler, SenderOwner {
     // A stream that needs a drain emits 'drain'; an ended one takes no writes.
     if (stream.writableNeedDrain || stream.writableEnded || stream.destroyed) return;
     // Only held messages keep it over the mark: onReleased() looks again once they go.
-    if (stream.writableLength === 0 && this.sender.held > 0) return;
+    if (stream.writableLength === 0 && this.held > 0) return;
     stream.write(EMPTY_BUFFER, (error) => {
-      if (error || !this.drainOwed) return;
-      if (this.sender.bufferedAmount < this.options.highWaterMark) this.handleDrain();
+      if (error || !(this.flags & DRAIN_OWED)) return;
+      if (this.bufferedAmount < this.options.highWaterMark) this.handleDrain();
       else this.watchQueue();
     });
   }
+}
+
+/**
+ * A listener's exception in the read being handled (listeners run only inside
+ * Link#read), thrown again once it is handled when there is no 'error'
+ * listener. Module-level, not a field per connection: each read keeps the one
+ * of any read it is nested in, and puts it back.
+ */
+let listenerException: { error: unknown } | undefined;
+
+function swapListenerException(next: { error: unknown } | undefined): { error: unknown } | undefined {
+  const current = listenerException;
+  listenerException = next;
+  return current;
 }
 
 /** A binary message as `binaryType` asks (ws's forms). */
@@ -641,9 +715,20 @@ function closeTimedOut(link: Link): void {
   link.closeTimedOut();
 }
 
+/**
+ * A net.Socket's own 'end' listener does something only when the socket is not
+ * half-open (it refuses writes after the peer's FIN); ours is half-open, so it
+ * goes, and ours is the only one: no listener array per connection. Any other
+ * listener stays.
+ */
+function dropHalfCloseListener(stream: Duplex): void {
+  const ends = stream.listeners('end');
+  if (ends.length === 1 && ends[0].name === 'onReadableStreamEnd') stream.off('end', ends[0] as () => void);
+}
+
 function onStreamData(this: TaggedStream, chunk: Buffer): void {
   const link = this[kLink]!;
-  link.ws.isAlive = true;
+  link.alive = true;
   link.read(chunk);
 }
 
