@@ -218,8 +218,7 @@ export class Conn {
       this.closed = true;
       // Both sides ended: the stream closes (NO_ERROR) in the turn its END_STREAM arrived.
       if (!this.eof && 'rstCode' in socket && socket.rstCode === h2.NGHTTP2_NO_ERROR && socket.readableEnded) this.onEnd();
-      // Release zlib once the messages still inflating are delivered.
-      this.ordered = this.ordered.then(() => this.deflate?.close());
+      this.deflate?.close();
       // Destroyed without an end (by us, or a reset already reported): wake whoever still waits.
       const reset = 'rstCode' in socket && socket.rstCode !== undefined && socket.rstCode !== h2.NGHTTP2_NO_ERROR && !this.destroyedByUs;
       const rst = reset ? ` (RST_STREAM ${rstName(socket.rstCode!)})` : '';
@@ -563,24 +562,20 @@ export class Conn {
     if (f.fin && this.message) {
       const { opcode, parts, frames, compressed } = this.message;
       this.message = undefined;
-      const payload = parts.length === 1 ? parts[0] : Buffer.concat(parts);
       const type = opcode === OP.TEXT ? 'text' : 'binary';
       if (!compressed) {
+        const payload = parts.length === 1 ? parts[0] : Buffer.concat(parts);
         this.push({ type, data: payload, frames, compressed: false, wire: payload.length });
         return;
       }
-      // Inflating is asynchronous; whatever arrives meanwhile is delivered after it, in order.
-      this.inflating++;
-      this.ordered = this.ordered
-        .then(() => this.deflate!.inflate(payload))
-        .then(
-          (data) => this.deliver({ type, data, frames, compressed, wire: payload.length }),
-          (error: Error) => {
-            this.violated = true;
-            this.deliver({ type: 'violation', reason: `${this.peerName}'s compressed message does not inflate: ${error.message} (RFC 7692 §7.2.2)` });
-          },
-        )
-        .finally(() => this.inflating--);
+      let data: Buffer;
+      try {
+        data = this.deflate!.inflate(parts);
+      } catch (error) {
+        this.violate(`${this.peerName}'s compressed message does not inflate: ${(error as Error).message} (RFC 7692 §7.2.2)`);
+        return;
+      }
+      this.push({ type, data, frames, compressed, wire: parts.reduce((n, p) => n + p.length, 0) });
     }
   }
 
@@ -589,16 +584,7 @@ export class Conn {
     this.push({ type: 'violation', reason });
   }
 
-  /** Messages being inflated, and the chain that keeps events in order behind them. */
-  private inflating = 0;
-  private ordered: Promise<void> = Promise.resolve();
-
   private push(event: WsEvent): void {
-    if (this.inflating > 0) this.ordered = this.ordered.then(() => this.deliver(event));
-    else this.deliver(event);
-  }
-
-  private deliver(event: WsEvent): void {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;

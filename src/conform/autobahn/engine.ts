@@ -95,7 +95,7 @@ export interface Peer {
   sendChopped(bytes: Buffer, size: number, pauseMs: number, stop: () => boolean): Promise<void>;
   next(timeoutMs: number): Promise<WsEvent>;
   /** permessage-deflate, if agreed: a message's compressed payload (`key`: see `Script.message`). */
-  compress?(data: Buffer, key?: string): Promise<Buffer>;
+  compress?(data: Buffer, key?: string): Buffer;
   readonly eof: boolean;
   /** The code of the peer's first close frame: null without a code, undefined before any. */
   readonly remoteCloseCode: number | null | undefined;
@@ -334,7 +334,7 @@ export async function play(c: AutobahnCase, peer: Peer, note: (text: string) => 
     },
     async message(type, data, fragmentSize = 0, chop, key) {
       const opcode = type === 'text' ? OP.TEXT : OP.BINARY;
-      const payload = peer.compress ? await peer.compress(data, key) : data;
+      const payload = peer.compress ? peer.compress(data, key) : data;
       const rsv = peer.compress ? 4 : 0;
       if (!fragmentSize || payload.length <= fragmentSize) return script.send({ opcode, rsv, payload });
       const specs: FrameSpec[] = [];
