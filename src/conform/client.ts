@@ -10,7 +10,7 @@ import { type ClientHttp2Stream, constants as h2 } from 'node:http2';
 import { type Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type Agreement, ClientDeflate } from './deflate.js';
-import { FrameParser, OP, OutgoingFrames, type ServerFrame, frame, hex } from './wire.js';
+import { FrameParser, OP, OutgoingFrames, type ServerFrame, frame, hex, joined } from './wire.js';
 
 /** RFC 6455 §1.3. */
 export const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -515,18 +515,20 @@ export class Conn {
   private onFrame(f: ServerFrame): void {
     if (this.violated) return;
     switch (f.opcode) {
-      case OP.PING:
+      case OP.PING: {
         // A server may ping at any time (strictws's heartbeat does, every 30 s): answer
         // as RFC 6455 §5.5.2 requires and keep it out of the events cases look at.
         this.serverPings++;
-        this.entry('*', `${this.peerName} ping (${f.payload.length} bytes), answered with a pong`);
-        this.pong(f.payload);
+        const data = joined(f.parts);
+        this.entry('*', `${this.peerName} ping (${data.length} bytes), answered with a pong`);
+        this.pong(data);
         return;
+      }
       case OP.PONG:
-        this.push({ type: 'pong', data: f.payload });
+        this.push({ type: 'pong', data: joined(f.parts) });
         return;
       case OP.CLOSE: {
-        const p = f.payload;
+        const p = joined(f.parts);
         if (p.length === 1) {
           this.violate(`${this.peerName} close frame has a 1-byte body (RFC 6455 §5.5.1)`);
           return;
@@ -549,7 +551,7 @@ export class Conn {
           this.violate(`${this.peerName} set RSV1 on a continuation frame: only the first frame of a message may (RFC 7692 §6)`);
           return;
         }
-        this.message.parts.push(f.payload);
+        this.message.parts.push(...f.parts);
         this.message.frames++;
         break;
       default:
@@ -557,14 +559,14 @@ export class Conn {
           this.violate(`${this.peerName} started a new message inside a fragmented one (RFC 6455 §5.4)`);
           return;
         }
-        this.message = { opcode: f.opcode, parts: [f.payload], frames: 1, compressed: f.rsv === 4 };
+        this.message = { opcode: f.opcode, parts: f.parts, frames: 1, compressed: f.rsv === 4 };
     }
     if (f.fin && this.message) {
       const { opcode, parts, frames, compressed } = this.message;
       this.message = undefined;
       const type = opcode === OP.TEXT ? 'text' : 'binary';
       if (!compressed) {
-        const payload = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+        const payload = joined(parts);
         this.push({ type, data: payload, frames, compressed: false, wire: payload.length });
         return;
       }

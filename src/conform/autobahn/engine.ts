@@ -21,7 +21,7 @@
  */
 import type { CaseContext, CloseBehavior, Verdict } from '../case.js';
 import { type Conn, type WsEvent, sleep } from '../client.js';
-import { OP, type FrameSpec, closeBody, frame, hex } from '../wire.js';
+import { OP, type FrameSpec, closeBody, encodeFrames, hex } from '../wire.js';
 
 export type Expected = readonly ['message', Buffer, boolean] | readonly ['pong', Buffer] | readonly ['timeout', string];
 
@@ -88,8 +88,8 @@ export interface Script {
 export interface Peer {
   /** What the other end is called in observations (default 'server'). */
   readonly name?: 'server' | 'client';
-  /** Encode a frame as this seat sends it (a client masks with a fresh key, a server does not). */
-  frame(spec: FrameSpec): Buffer;
+  /** Encode a frame, or frames into one buffer, as this seat sends them (a client masks with a fresh key, a server does not). */
+  frame(specs: FrameSpec | readonly FrameSpec[]): Buffer;
   send(bytes: Buffer): Promise<void>;
   /** `bytes` in writes of `size`, `pauseMs` apart, until `stop()`, with no pong of ours written in between (Conn.sendChopped). */
   sendChopped(bytes: Buffer, size: number, pauseMs: number, stop: () => boolean): Promise<void>;
@@ -109,7 +109,7 @@ export function connPeer(conn: Conn): Peer {
   const server = conn.seat === 'server';
   return {
     name: server ? 'client' : 'server',
-    frame: (spec) => frame(server ? { ...spec, mask: false } : spec),
+    frame: (specs) => encodeFrames(Array.isArray(specs) ? specs : [specs], server),
     send: (bytes) => conn.send(bytes),
     sendChopped: (bytes, size, pauseMs, stop) => conn.sendChopped(bytes, size, pauseMs, stop),
     next: (ms) => conn.next(ms),
@@ -323,12 +323,12 @@ export async function play(c: AutobahnCase, peer: Peer, note: (text: string) => 
         for (const spec of list) if (!gotClose && !eof) await peer.send(peer.frame(spec));
         return;
       }
-      const bytes = Buffer.concat(list.map((spec) => peer.frame(spec)));
+      const bytes = peer.frame(list);
       if (chop === undefined) return peer.send(bytes);
       // Octet-wise chops reach the peer one by one, as Autobahn's do, not merged by a fast sender.
       await peer.sendChopped(bytes, chop, chop === 1 ? 1 : 0, () => eof);
     },
-    encode: (specs) => Buffer.concat((Array.isArray(specs) ? specs : [specs]).map((spec) => peer.frame(spec))),
+    encode: (specs) => peer.frame(specs),
     async write(bytes) {
       if (!gotClose && !eof) await peer.send(bytes);
     },
