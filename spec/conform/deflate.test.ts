@@ -118,6 +118,24 @@ for (const sync of [true, false]) {
   });
 }
 
+describe('ClientDeflate.recycle', () => {
+  it('inflates later messages into memory handed back, once, and ignores anything else', () => {
+    const d = new ClientDeflate(agreement(true));
+    const a = json(1000, 3);
+    const [b, c] = [Buffer.from(a).reverse(), Buffer.from(a).fill(0x61, 0, 100)]; // the same size
+    const first = d.inflate(serverPayload(a));
+    d.recycle(first);
+    d.recycle(first); // twice: still one spare
+    d.recycle(Buffer.alloc(first.length)); // not ours
+    const second = d.inflate(serverPayload(b));
+    const third = d.inflate(serverPayload(c));
+    expect(second.buffer).toBe(first.buffer);
+    expect(third.buffer).not.toBe(first.buffer);
+    expect([second.equals(b), third.equals(c)]).toEqual([true, true]);
+    d.close();
+  });
+});
+
 describe('ClientDeflate.compressNext with a key', () => {
   const data = Buffer.from('{"status": "ok", "value": 42}, '.repeat(200));
 

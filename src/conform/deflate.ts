@@ -96,6 +96,11 @@ const sharedPayloads = new PayloadCache(256 * 1024 * 1024);
 /** A message that does not inflate (RFC 7692 §7.2.2), or inflates to more than MAX_INFLATED. */
 export class InflateError extends Error {}
 
+/** Inflated messages at least this large go into memory handed back by `recycle` when there is some. */
+const RECYCLED_BYTES = 16 * 1024;
+/** How many such buffers a connection keeps. */
+const SPARES = 4;
+
 /**
  * The client's side of permessage-deflate on one connection. Each direction
  * keeps one zlib context for the connection's life (SyncZlib), reset after
@@ -111,6 +116,17 @@ export class ClientDeflate {
   private readonly inflater: SyncZlib | undefined;
   /** zlib cannot deflate with 8 window bits; 9 keeps its matches within 250 bytes. */
   private readonly deflateBits: number;
+  /** Memory this connection inflated messages into, and which of it was handed back. */
+  private readonly lent = new WeakSet<ArrayBufferLike>();
+  private readonly spares: Buffer[] = [];
+  private readonly memory = (size: number): Buffer => {
+    if (size < RECYCLED_BYTES) return Buffer.allocUnsafe(size);
+    const i = this.spares.findIndex((b) => b.length >= size);
+    if (i >= 0) return this.spares.splice(i, 1)[0];
+    const fresh = Buffer.allocUnsafeSlow(size);
+    this.lent.add(fresh.buffer);
+    return fresh;
+  };
 
   constructor(
     readonly agreement: Agreement,
@@ -169,7 +185,7 @@ export class ClientDeflate {
     if (!this.inflater) return this.inflateOneShot(parts);
     let data: Buffer;
     try {
-      data = this.inflater.pass(parts, MAX_INFLATED);
+      data = this.inflater.pass(parts, MAX_INFLATED, this.memory);
     } catch (error) {
       throw new InflateError((error as Error).message);
     }
@@ -194,6 +210,17 @@ export class ClientDeflate {
     }
     if (keep) this.received!.add(data);
     return data;
+  }
+
+  /**
+   * A message `inflate` returned is no longer needed by anyone: its memory
+   * may hold a later one (fresh memory for each large message costs more than
+   * inflating it). Anything else, or the same message twice, is ignored.
+   */
+  recycle(data: Buffer): void {
+    const memory = data.buffer;
+    if (!this.lent.has(memory) || this.spares.length >= SPARES || this.spares.some((b) => b.buffer === memory)) return;
+    this.spares.push(Buffer.from(memory));
   }
 
   /** Release the zlib contexts. */

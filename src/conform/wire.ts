@@ -90,12 +90,15 @@ export function frame(spec: FrameSpec): Buffer {
 /**
  * Encode frames one after another into one buffer, for a single write (RFC
  * 6455 §5.2), each payload copied, never modified. `unmasked`: every frame
- * goes without a mask, whatever its spec says (the server seat, §5.1).
+ * goes without a mask, whatever its spec says (the server seat, §5.1). With
+ * `memory` large enough, the frames are written at its start (a view of it is
+ * returned) instead of into new memory.
  */
-export function encodeFrames(specs: readonly FrameSpec[], unmasked = false): Buffer {
+export function encodeFrames(specs: readonly FrameSpec[], unmasked = false, memory?: Buffer): Buffer {
   const layouts = specs.map((spec) => layout(spec, unmasked));
+  const size = layouts.reduce((n, l) => n + l.headerLength + l.payload.length, 0);
   // Every byte is written below.
-  const out = Buffer.allocUnsafe(layouts.reduce((n, l) => n + l.headerLength + l.payload.length, 0));
+  const out = memory && memory.length >= size ? memory.subarray(0, size) : Buffer.allocUnsafe(size);
   let at = 0;
   for (let i = 0; i < specs.length; i++) at = writeFrame(specs[i], layouts[i], out, at);
   return out;

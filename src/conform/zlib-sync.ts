@@ -77,9 +77,11 @@ export class SyncZlib {
    * and return all the output in one new buffer. Throws zlib's error for input
    * that does not inflate, and OutputLimitError once the output would pass
    * `limit` (zlib is never given room for more than limit + 1 bytes). Linear:
-   * every call of zlib either fills its room or uses up its input.
+   * every call of zlib either fills its room or uses up its input. `memory`,
+   * if given, provides the buffer of at least `size` bytes the result is a
+   * view of.
    */
-  pass(parts: readonly Buffer[], limit = Infinity): Buffer {
+  pass(parts: readonly Buffer[], limit = Infinity, memory?: (size: number) => Buffer): Buffer {
     if (this.dead) throw this.dead;
     const out = (room ??= Buffer.allocUnsafeSlow(ROOM_BYTES));
     const full: Buffer[] = [];
@@ -119,9 +121,11 @@ export class SyncZlib {
         break;
       }
     }
-    if (full.length === 0) return Buffer.from(out.subarray(0, used));
-    full.push(out.subarray(0, used));
-    return Buffer.concat(full, total);
+    const result = memory ? memory(total).subarray(0, total) : Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const piece of full) at += piece.copy(result, at);
+    out.copy(result, at, 0, used);
+    return result;
   }
 
   /** Back to a fresh context (RFC 7692 §7.1.1: no context takeover). */
