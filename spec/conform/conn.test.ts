@@ -4,8 +4,10 @@
  */
 import type { ClientHttp2Stream } from 'node:http2';
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
+import { constants, deflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Conn, buildRequest, sleep, targetFromUrl } from '../../src/conform/client.js';
+import { TAIL } from '../../src/conform/deflate.js';
 import { runConformance } from '../../src/conform/index.js';
 import { OP, OutgoingFrames, frame } from '../../src/conform/wire.js';
 import { WebSocketServer } from '../../src/server/index.js';
@@ -121,6 +123,30 @@ describe('Conn.send: a frame split over separate writes', () => {
     // A header announcing more than will ever come keeps the frame open.
     out.push(frame({ opcode: OP.TEXT, payload: Buffer.alloc(10), declaredLength: 2n ** 63n, lengthForm: 64 }));
     expect(out.atBoundary).toBe(false);
+  });
+});
+
+describe('Conn: a compressed message that does not inflate', () => {
+  it('is a violation event after the messages before it, not a crash', async () => {
+    const { ours } = await pair();
+    // The server seat: the peer's frames are masked; our inflater reads them as ClientDeflate's "server".
+    const conn = Conn.accept(ours, 'test', Buffer.alloc(0), { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 });
+    const hello = deflateRawSync('Hello', { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -TAIL.length);
+    ours.emit(
+      'data',
+      Buffer.concat([
+        frame({ opcode: OP.TEXT, rsv: 4, fin: false, payload: hello.subarray(0, 3) }),
+        frame({ opcode: OP.CONT, payload: hello.subarray(3) }),
+        frame({ opcode: OP.TEXT, rsv: 4, payload: Buffer.from([0xff, 0xff, 0xff, 0xff]) }),
+        frame({ opcode: OP.TEXT, rsv: 4, payload: hello }),
+      ]),
+    );
+    const got = await conn.next(1000);
+    expect(got).toMatchObject({ type: 'text', frames: 2, compressed: true, wire: hello.length });
+    expect(got.type === 'text' && got.data.toString()).toBe('Hello');
+    expect(await conn.next(1000)).toMatchObject({ type: 'violation', reason: expect.stringMatching(/compressed message does not inflate: invalid .*RFC 7692 §7\.2\.2/) });
+    // Nothing after it is delivered.
+    expect(await conn.next(50)).toMatchObject({ type: 'timeout' });
   });
 });
 

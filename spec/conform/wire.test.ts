@@ -1,6 +1,6 @@
 /** The conformance client's masking (src/conform/wire.ts, RFC 6455 §5.3), at every alignment of the memory. */
 import { describe, expect, it } from 'vitest';
-import { pseudoRandomBytes, xorMask } from '../../src/conform/wire.js';
+import { OP, encodeFrames, frame, pseudoRandomBytes, xorMask } from '../../src/conform/wire.js';
 
 describe('xorMask', () => {
   it('equals byte-by-byte masking for every length 0-40 at every offset into its memory', () => {
@@ -14,5 +14,26 @@ describe('xorMask', () => {
         expect(data).toEqual(want);
       }
     }
+  });
+});
+
+describe('encodeFrames', () => {
+  const specs = [
+    { opcode: OP.TEXT, fin: false, payload: 'Hel', mask: Buffer.from([1, 2, 3, 4]) },
+    { opcode: OP.CONT, payload: pseudoRandomBytes(300, 9), mask: Buffer.from([5, 6, 7, 8]) },
+  ];
+
+  it('writes the frames one after another, as frame() encodes each, unmasked when asked', () => {
+    expect(encodeFrames(specs)).toEqual(Buffer.concat(specs.map((s) => frame(s))));
+    expect(encodeFrames(specs, true)).toEqual(Buffer.concat(specs.map((s) => frame({ ...s, mask: false }))));
+  });
+
+  it('writes into the memory given when it is large enough, and into new memory when not', () => {
+    const memory = Buffer.alloc(400);
+    const into = encodeFrames(specs, false, memory);
+    expect(into.buffer).toBe(memory.buffer);
+    expect(into).toEqual(encodeFrames(specs));
+    const small = Buffer.alloc(100);
+    expect(encodeFrames(specs, false, small).buffer).not.toBe(small.buffer);
   });
 });

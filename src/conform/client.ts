@@ -10,7 +10,7 @@ import { type ClientHttp2Stream, constants as h2 } from 'node:http2';
 import { type Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type Agreement, ClientDeflate } from './deflate.js';
-import { FrameParser, OP, OutgoingFrames, type ServerFrame, frame, hex } from './wire.js';
+import { FrameParser, OP, OutgoingFrames, type ServerFrame, frame, hex, joined } from './wire.js';
 
 /** RFC 6455 §1.3. */
 export const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -218,8 +218,7 @@ export class Conn {
       this.closed = true;
       // Both sides ended: the stream closes (NO_ERROR) in the turn its END_STREAM arrived.
       if (!this.eof && 'rstCode' in socket && socket.rstCode === h2.NGHTTP2_NO_ERROR && socket.readableEnded) this.onEnd();
-      // Release zlib once the messages still inflating are delivered.
-      this.ordered = this.ordered.then(() => this.deflate?.close());
+      this.deflate?.close();
       // Destroyed without an end (by us, or a reset already reported): wake whoever still waits.
       const reset = 'rstCode' in socket && socket.rstCode !== undefined && socket.rstCode !== h2.NGHTTP2_NO_ERROR && !this.destroyedByUs;
       const rst = reset ? ` (RST_STREAM ${rstName(socket.rstCode!)})` : '';
@@ -516,18 +515,20 @@ export class Conn {
   private onFrame(f: ServerFrame): void {
     if (this.violated) return;
     switch (f.opcode) {
-      case OP.PING:
+      case OP.PING: {
         // A server may ping at any time (strictws's heartbeat does, every 30 s): answer
         // as RFC 6455 §5.5.2 requires and keep it out of the events cases look at.
         this.serverPings++;
-        this.entry('*', `${this.peerName} ping (${f.payload.length} bytes), answered with a pong`);
-        this.pong(f.payload);
+        const data = joined(f.parts);
+        this.entry('*', `${this.peerName} ping (${data.length} bytes), answered with a pong`);
+        this.pong(data);
         return;
+      }
       case OP.PONG:
-        this.push({ type: 'pong', data: f.payload });
+        this.push({ type: 'pong', data: joined(f.parts) });
         return;
       case OP.CLOSE: {
-        const p = f.payload;
+        const p = joined(f.parts);
         if (p.length === 1) {
           this.violate(`${this.peerName} close frame has a 1-byte body (RFC 6455 §5.5.1)`);
           return;
@@ -550,7 +551,7 @@ export class Conn {
           this.violate(`${this.peerName} set RSV1 on a continuation frame: only the first frame of a message may (RFC 7692 §6)`);
           return;
         }
-        this.message.parts.push(f.payload);
+        this.message.parts.push(...f.parts);
         this.message.frames++;
         break;
       default:
@@ -558,29 +559,25 @@ export class Conn {
           this.violate(`${this.peerName} started a new message inside a fragmented one (RFC 6455 §5.4)`);
           return;
         }
-        this.message = { opcode: f.opcode, parts: [f.payload], frames: 1, compressed: f.rsv === 4 };
+        this.message = { opcode: f.opcode, parts: f.parts, frames: 1, compressed: f.rsv === 4 };
     }
     if (f.fin && this.message) {
       const { opcode, parts, frames, compressed } = this.message;
       this.message = undefined;
-      const payload = parts.length === 1 ? parts[0] : Buffer.concat(parts);
       const type = opcode === OP.TEXT ? 'text' : 'binary';
       if (!compressed) {
+        const payload = joined(parts);
         this.push({ type, data: payload, frames, compressed: false, wire: payload.length });
         return;
       }
-      // Inflating is asynchronous; whatever arrives meanwhile is delivered after it, in order.
-      this.inflating++;
-      this.ordered = this.ordered
-        .then(() => this.deflate!.inflate(payload))
-        .then(
-          (data) => this.deliver({ type, data, frames, compressed, wire: payload.length }),
-          (error: Error) => {
-            this.violated = true;
-            this.deliver({ type: 'violation', reason: `${this.peerName}'s compressed message does not inflate: ${error.message} (RFC 7692 §7.2.2)` });
-          },
-        )
-        .finally(() => this.inflating--);
+      let data: Buffer;
+      try {
+        data = this.deflate!.inflate(parts);
+      } catch (error) {
+        this.violate(`${this.peerName}'s compressed message does not inflate: ${(error as Error).message} (RFC 7692 §7.2.2)`);
+        return;
+      }
+      this.push({ type, data, frames, compressed, wire: parts.reduce((n, p) => n + p.length, 0) });
     }
   }
 
@@ -589,16 +586,7 @@ export class Conn {
     this.push({ type: 'violation', reason });
   }
 
-  /** Messages being inflated, and the chain that keeps events in order behind them. */
-  private inflating = 0;
-  private ordered: Promise<void> = Promise.resolve();
-
   private push(event: WsEvent): void {
-    if (this.inflating > 0) this.ordered = this.ordered.then(() => this.deliver(event));
-    else this.deliver(event);
-  }
-
-  private deliver(event: WsEvent): void {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;

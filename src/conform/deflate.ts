@@ -5,7 +5,8 @@
  * 2^bits bytes of the messages that went through it, handed to zlib as the
  * preset dictionary of the next message, unless no_context_takeover applies.
  */
-import { constants, createDeflateRaw, createInflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { SyncZlib } from './zlib-sync.js';
 
 /** §7.2.1: the 4 octets a sync flush ends with, removed on the wire. */
 export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -58,113 +59,83 @@ class History {
   }
 }
 
-/** zlib's output buffer: each one filled is a trip back from zlib's thread pool, so room for a 128 KiB message at once. */
-const CHUNK = 128 * 1024;
-
 /** The most a server message may inflate to before the client gives up on it (bounded memory). */
 export const MAX_INFLATED = 64 * 1024 * 1024;
 
 /**
- * A zlib stream used one message at a time: write it with a sync flush (the
- * stream's `flush` option), take the output. Kept for the connection's life, so its window is the context that
- * RFC 7692 §7.2 takes over from message to message (reset when it is not).
- */
-class Flusher {
-  private out: Buffer[] = [];
-  private size = 0;
-  private fail: ((error: Error) => void) | undefined;
-  private broken: Error | undefined;
-
-  constructor(
-    private readonly z: ReturnType<typeof createDeflateRaw> | ReturnType<typeof createInflateRaw>,
-    private readonly limit = Infinity,
-  ) {
-    z.on('data', (chunk: Buffer) => {
-      this.size += chunk.length;
-      if (this.size > this.limit) z.destroy(new RangeError(`inflates to more than ${this.limit} bytes`));
-      else this.out.push(chunk);
-    });
-    z.on('error', (error: Error) => {
-      this.broken = error;
-      this.fail?.(error);
-    });
-  }
-
-  run(input: Buffer): Promise<Buffer> {
-    if (this.broken) return Promise.reject(this.broken);
-    return new Promise((resolve, reject) => {
-      this.fail = reject;
-      // The stream was made with a sync flush for every write: one pass through zlib per message.
-      this.z.write(input, () => {
-        this.fail = undefined;
-        if (this.broken) return reject(this.broken);
-        const out = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
-        this.out = [];
-        this.size = 0;
-        resolve(out);
-      });
-    });
-  }
-
-  reset(): void {
-    this.z.reset();
-  }
-
-  close(): void {
-    this.z.close();
-  }
-}
-
-/**
  * Compressed payloads by key, least recently used first out once they hold
- * more than `limit` bytes; a payload being compressed is shared by whoever
- * asks for it meanwhile.
+ * more than `limit` bytes.
  */
 export class PayloadCache {
-  private readonly entries = new Map<string, { payload: Promise<Buffer>; bytes: number }>();
+  private readonly entries = new Map<string, Buffer>();
   private bytes = 0;
   constructor(private readonly limit: number) {}
 
-  get(key: string, make: () => Promise<Buffer>): Promise<Buffer> {
+  get(key: string, make: () => Buffer): Buffer {
     const hit = this.entries.get(key);
     if (hit) {
       this.entries.delete(key);
       this.entries.set(key, hit);
-      return hit.payload;
+      return hit;
     }
-    const entry = { payload: make(), bytes: 0 };
-    this.entries.set(key, entry);
-    entry.payload.then(
-      (payload) => {
-        if (this.entries.get(key) !== entry) return;
-        entry.bytes = payload.length;
-        this.bytes += payload.length;
-        for (const [k, e] of this.entries) {
-          if (this.bytes <= this.limit) break;
-          this.entries.delete(k);
-          this.bytes -= e.bytes;
-        }
-      },
-      () => {
-        if (this.entries.get(key) === entry) this.entries.delete(key);
-      },
-    );
-    return entry.payload;
+    const payload = make();
+    this.entries.set(key, payload);
+    this.bytes += payload.length;
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.limit) break;
+      this.entries.delete(k);
+      this.bytes -= e.length;
+    }
+    return payload;
   }
 }
 
 /** Payloads compressed without context takeover, shared by the connections of a run (Autobahn 12.x/13.x repeat messages across cases). */
 const sharedPayloads = new PayloadCache(256 * 1024 * 1024);
 
-/** The client's side of permessage-deflate on one connection. */
+/** A message that does not inflate (RFC 7692 §7.2.2), or inflates to more than MAX_INFLATED. */
+export class InflateError extends Error {}
+
+/** Inflated messages at least this large go into memory handed back by `recycle` when there is some. */
+const RECYCLED_BYTES = 16 * 1024;
+/** How many such buffers a connection keeps. */
+const SPARES = 4;
+
+/**
+ * The client's side of permessage-deflate on one connection. Each direction
+ * keeps one zlib context for the connection's life (SyncZlib), reset after
+ * every message when no_context_takeover applies; where node:zlib's internals
+ * do not allow that (`sync` false), one-shot calls with the window as preset
+ * dictionary do the same, more slowly.
+ */
 export class ClientDeflate {
   private readonly sent: History;
-  private compressor: Flusher | undefined;
-  private readonly inflater: Flusher;
+  /** The server's window, for the one-shot fallback only. */
+  private readonly received: History | undefined;
+  private compressor: SyncZlib | undefined;
+  private readonly inflater: SyncZlib | undefined;
+  /** zlib cannot deflate with 8 window bits; 9 keeps its matches within 250 bytes. */
+  private readonly deflateBits: number;
+  /** Memory this connection inflated messages into, and which of it was handed back. */
+  private readonly lent = new WeakSet<ArrayBufferLike>();
+  private readonly spares: Buffer[] = [];
+  private readonly memory = (size: number): Buffer => {
+    if (size < RECYCLED_BYTES) return Buffer.allocUnsafe(size);
+    const i = this.spares.findIndex((b) => b.length >= size);
+    if (i >= 0) return this.spares.splice(i, 1)[0];
+    const fresh = Buffer.allocUnsafeSlow(size);
+    this.lent.add(fresh.buffer);
+    return fresh;
+  };
 
-  constructor(readonly agreement: Agreement) {
+  constructor(
+    readonly agreement: Agreement,
+    private readonly sync = SyncZlib.works,
+  ) {
     this.sent = new History(2 ** agreement.clientMaxWindowBits);
-    this.inflater = new Flusher(createInflateRaw({ windowBits: agreement.serverMaxWindowBits, flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK }), MAX_INFLATED);
+    this.deflateBits = Math.max(9, agreement.clientMaxWindowBits);
+    this.inflater = sync ? SyncZlib.inflater(agreement.serverMaxWindowBits) : undefined;
+    if (!this.inflater) this.received = new History(2 ** agreement.serverMaxWindowBits);
   }
 
   /**
@@ -174,9 +145,8 @@ export class ClientDeflate {
    */
   compress(data: Buffer, level?: number): Buffer {
     const keep = !this.agreement.clientNoContextTakeover;
-    // zlib cannot deflate with 8 window bits; 9 keeps its matches within 250 bytes.
     const out = deflateRawSync(data, {
-      windowBits: Math.max(9, this.agreement.clientMaxWindowBits),
+      windowBits: this.deflateBits,
       finishFlush: constants.Z_SYNC_FLUSH,
       dictionary: keep ? this.sent.dictionary : undefined,
       level,
@@ -186,37 +156,77 @@ export class ClientDeflate {
   }
 
   /**
-   * The same from one long-lived zlib stream (fast for many messages); zlib's
-   * fastest level. With `key` (naming `data`'s content exactly) and without
-   * context takeover, the payload comes from `sharedPayloads` when another
-   * connection already compressed the same message: the same bytes in give
-   * the same bytes out.
+   * The same from the connection's own zlib context (fast for many messages);
+   * zlib's fastest level. With `key` (naming `data`'s content exactly) and
+   * without context takeover, the payload comes from `sharedPayloads` when
+   * another connection already compressed the same message: the same bytes in
+   * give the same bytes out.
    */
-  compressNext(data: Buffer, key?: string): Promise<Buffer> {
+  compressNext(data: Buffer, key?: string): Buffer {
     if (key === undefined || !this.agreement.clientNoContextTakeover) return this.compressFresh(data);
-    return sharedPayloads.get(`${Math.max(9, this.agreement.clientMaxWindowBits)} ${key}`, () => this.compressFresh(data));
+    return sharedPayloads.get(`${this.deflateBits} ${this.sync ? 'sync' : 'one-shot'} ${key}`, () => this.compressFresh(data));
   }
 
-  private async compressFresh(data: Buffer): Promise<Buffer> {
-    this.compressor ??= new Flusher(
-      createDeflateRaw({ windowBits: Math.max(9, this.agreement.clientMaxWindowBits), level: constants.Z_BEST_SPEED, flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK }),
-    );
-    const out = await this.compressor.run(data);
+  private compressFresh(data: Buffer): Buffer {
+    if (this.sync) this.compressor ??= SyncZlib.deflater(this.deflateBits, constants.Z_BEST_SPEED);
+    if (!this.compressor) return this.compress(data, constants.Z_BEST_SPEED);
+    const out = this.compressor.pass([data]);
     if (this.agreement.clientNoContextTakeover) this.compressor.reset();
     return out.subarray(0, out.length - TAIL.length);
   }
 
-  /** Inflate a message the server compressed (§7.2.2), in order; rejects if it does not inflate. */
-  async inflate(payload: Buffer): Promise<Buffer> {
-    const data = await this.inflater.run(Buffer.concat([payload, TAIL]));
-    if (this.agreement.serverNoContextTakeover) this.inflater.reset();
+  /**
+   * Inflate a message the server compressed (§7.2.2), given as its frames'
+   * payloads, in order. Throws InflateError if it does not inflate or would
+   * inflate to more than MAX_INFLATED; the connection is then done with.
+   */
+  inflate(payload: Buffer | readonly Buffer[]): Buffer {
+    const parts = Buffer.isBuffer(payload) ? [payload, TAIL] : [...payload, TAIL];
+    if (!this.inflater) return this.inflateOneShot(parts);
+    let data: Buffer;
+    try {
+      data = this.inflater.pass(parts, MAX_INFLATED, this.memory);
+    } catch (error) {
+      throw new InflateError((error as Error).message);
+    }
+    // §7.2.3.3: a block with BFINAL set ends the DEFLATE stream (what follows it is not read, as
+    // the one-shot path does not read it either); the next message starts a new one.
+    if (this.inflater.ended || this.agreement.serverNoContextTakeover) this.inflater.reset();
     return data;
   }
 
-  /** Release the zlib streams. */
+  private inflateOneShot(parts: Buffer[]): Buffer {
+    const keep = !this.agreement.serverNoContextTakeover;
+    let data: Buffer;
+    try {
+      data = inflateRawSync(Buffer.concat(parts), {
+        windowBits: this.agreement.serverMaxWindowBits,
+        finishFlush: constants.Z_SYNC_FLUSH,
+        dictionary: keep ? this.received!.dictionary : undefined,
+        maxOutputLength: MAX_INFLATED,
+      });
+    } catch (error) {
+      throw new InflateError((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than ${MAX_INFLATED} bytes` : (error as Error).message);
+    }
+    if (keep) this.received!.add(data);
+    return data;
+  }
+
+  /**
+   * A message `inflate` returned is no longer needed by anyone: its memory
+   * may hold a later one (fresh memory for each large message costs more than
+   * inflating it). Anything else, or the same message twice, is ignored.
+   */
+  recycle(data: Buffer): void {
+    const memory = data.buffer;
+    if (!this.lent.has(memory) || this.spares.length >= SPARES || this.spares.some((b) => b.buffer === memory)) return;
+    this.spares.push(Buffer.from(memory));
+  }
+
+  /** Release the zlib contexts. */
   close(): void {
     this.compressor?.close();
-    this.inflater.close();
+    this.inflater?.close();
   }
 
   /** Inflate with no window, as a message compressed on its own must (server_no_context_takeover). */

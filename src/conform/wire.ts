@@ -84,31 +84,63 @@ function maskKey(): Buffer {
 
 /** Encode one client frame (RFC 6455 §5.2). The payload is copied, never modified. */
 export function frame(spec: FrameSpec): Buffer {
+  return encodeFrames([spec]);
+}
+
+/**
+ * Encode frames one after another into one buffer, for a single write (RFC
+ * 6455 §5.2), each payload copied, never modified. `unmasked`: every frame
+ * goes without a mask, whatever its spec says (the server seat, §5.1). With
+ * `memory` large enough, the frames are written at its start (a view of it is
+ * returned) instead of into new memory.
+ */
+export function encodeFrames(specs: readonly FrameSpec[], unmasked = false, memory?: Buffer): Buffer {
+  const layouts = specs.map((spec) => layout(spec, unmasked));
+  const size = layouts.reduce((n, l) => n + l.headerLength + l.payload.length, 0);
+  // Every byte is written below.
+  const out = memory && memory.length >= size ? memory.subarray(0, size) : Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < specs.length; i++) at = writeFrame(specs[i], layouts[i], out, at);
+  return out;
+}
+
+interface Layout {
+  payload: Buffer;
+  key: Uint8Array | undefined;
+  declared: bigint;
+  form: 7 | 16 | 64;
+  headerLength: number;
+}
+
+function layout(spec: FrameSpec, unmasked: boolean): Layout {
   const payload = toBytes(spec.payload);
-  const fin = spec.fin ?? true;
-  const rsv = spec.rsv ?? 0;
-  const key = spec.mask === false ? undefined : spec.mask ?? maskKey();
+  const key = unmasked || spec.mask === false ? undefined : spec.mask ?? maskKey();
   const declared = BigInt(spec.declaredLength ?? payload.length);
   const form = spec.lengthForm ?? (declared < 126n ? 7 : declared < 0x10000n ? 16 : 64);
-  const extra = form === 7 ? 0 : form === 16 ? 2 : 8;
-  const headerLength = 2 + extra + (key ? 4 : 0);
-  const out = Buffer.alloc(headerLength + payload.length);
-  out[0] = (fin ? 0x80 : 0) | ((rsv & 7) << 4) | (spec.opcode & 0x0f);
+  const headerLength = 2 + (form === 7 ? 0 : form === 16 ? 2 : 8) + (key ? 4 : 0);
+  return { payload, key, declared, form, headerLength };
+}
+
+/** Write one frame at `at`; returns where the next one goes. */
+function writeFrame(spec: FrameSpec, { payload, key, declared, form, headerLength }: Layout, out: Buffer, at: number): number {
+  const fin = spec.fin ?? true;
+  const rsv = spec.rsv ?? 0;
+  out[at] = (fin ? 0x80 : 0) | ((rsv & 7) << 4) | (spec.opcode & 0x0f);
   const maskBit = key ? 0x80 : 0;
   if (form === 7) {
-    out[1] = maskBit | Number(declared & 0x7fn);
+    out[at + 1] = maskBit | Number(declared & 0x7fn);
   } else if (form === 16) {
-    out[1] = maskBit | 126;
-    out.writeUInt16BE(Number(declared & 0xffffn), 2);
+    out[at + 1] = maskBit | 126;
+    out.writeUInt16BE(Number(declared & 0xffffn), at + 2);
   } else {
-    out[1] = maskBit | 127;
-    out.writeBigUInt64BE(declared, 2);
+    out[at + 1] = maskBit | 127;
+    out.writeBigUInt64BE(declared, at + 2);
   }
-  if (key) out.set(key.subarray(0, 4), 2 + extra);
-  const body = out.subarray(headerLength);
+  if (key) out.set(key.subarray(0, 4), at + headerLength - 4);
+  const body = out.subarray(at + headerLength, at + headerLength + payload.length);
   body.set(payload);
   if (key) xorMask(body, key);
-  return out;
+  return at + headerLength + payload.length;
 }
 
 /** Concatenate frames (or any byte strings) for a single write. */
@@ -130,7 +162,13 @@ export interface ServerFrame {
   fin: boolean;
   rsv: number;
   opcode: number;
-  payload: Buffer;
+  /** The payload in the pieces it arrived in (not joined: a large one spans reads); none when empty. */
+  parts: Buffer[];
+}
+
+/** Pieces of bytes as one buffer (the piece itself when there is one). */
+export function joined(parts: readonly Buffer[]): Buffer {
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
 /**
@@ -173,14 +211,16 @@ export class FrameParser {
     return this.buffered;
   }
 
+  /** The first `n` (at most 14: a header) bytes buffered; a copy when they straddle reads. */
   private peek(n: number): Buffer {
     if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined.subarray(0, n);
+    const head = Buffer.allocUnsafe(n);
+    for (let i = 0, at = 0; at < n; i++) at += this.chunks[i].copy(head, at, 0, n - at);
+    return head;
   }
 
-  private take(n: number): Buffer {
+  /** The next `n` bytes, in the pieces they arrived in. */
+  private take(n: number): Buffer[] {
     const parts: Buffer[] = [];
     let need = n;
     while (need > 0) {
@@ -196,7 +236,7 @@ export class FrameParser {
       }
     }
     this.buffered -= n;
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
+    return parts;
   }
 
   private fail(reason: string): false {
@@ -236,11 +276,16 @@ export class FrameParser {
       length = Number(big);
     }
     if (this.buffered < 2 + extra + length) return false;
-    const header = this.take(2 + extra);
-    const key = masked ? Buffer.from(header.subarray(-4)) : undefined;
-    let payload = length === 0 ? Buffer.alloc(0) : this.take(length);
-    if (key && length > 0) xorMask((payload = Buffer.from(payload)), key);
-    this.onFrame({ fin, rsv, opcode, payload });
+    const key = masked ? Buffer.from(this.peek(2 + extra).subarray(-4)) : undefined;
+    this.take(2 + extra);
+    let parts = length === 0 ? [] : this.take(length);
+    if (key && length > 0) {
+      // A copy of its own, unmasked (the bytes read stay as they came).
+      const payload = Buffer.concat(parts, length);
+      xorMask(payload, key);
+      parts = [payload];
+    }
+    this.onFrame({ fin, rsv, opcode, parts });
     return true;
   }
 }

@@ -21,7 +21,7 @@
  */
 import type { CaseContext, CloseBehavior, Verdict } from '../case.js';
 import { type Conn, type WsEvent, sleep } from '../client.js';
-import { OP, type FrameSpec, closeBody, frame, hex } from '../wire.js';
+import { OP, type FrameSpec, closeBody, encodeFrames, hex } from '../wire.js';
 
 export type Expected = readonly ['message', Buffer, boolean] | readonly ['pong', Buffer] | readonly ['timeout', string];
 
@@ -88,14 +88,18 @@ export interface Script {
 export interface Peer {
   /** What the other end is called in observations (default 'server'). */
   readonly name?: 'server' | 'client';
-  /** Encode a frame as this seat sends it (a client masks with a fresh key, a server does not). */
-  frame(spec: FrameSpec): Buffer;
+  /** Encode a frame, or frames into one buffer, as this seat sends them (a client masks with a fresh key, a server does not). */
+  frame(specs: FrameSpec | readonly FrameSpec[]): Buffer;
   send(bytes: Buffer): Promise<void>;
+  /** Frames encoded as `frame` does, in one write; their memory is reused from one such write to the next. */
+  sendFrames(specs: readonly FrameSpec[]): Promise<void>;
   /** `bytes` in writes of `size`, `pauseMs` apart, until `stop()`, with no pong of ours written in between (Conn.sendChopped). */
   sendChopped(bytes: Buffer, size: number, pauseMs: number, stop: () => boolean): Promise<void>;
   next(timeoutMs: number): Promise<WsEvent>;
+  /** A message event's data is no longer needed: its memory may hold a later message. */
+  recycle(data: Buffer): void;
   /** permessage-deflate, if agreed: a message's compressed payload (`key`: see `Script.message`). */
-  compress?(data: Buffer, key?: string): Promise<Buffer>;
+  compress?(data: Buffer, key?: string): Buffer;
   readonly eof: boolean;
   /** The code of the peer's first close frame: null without a code, undefined before any. */
   readonly remoteCloseCode: number | null | undefined;
@@ -107,12 +111,22 @@ export interface Peer {
 /** A `Conn` in its seat: as the client we mask our frames; as the server (`Conn.accept`) we do not, and close TCP first. */
 export function connPeer(conn: Conn): Peer {
   const server = conn.seat === 'server';
+  // Memory of a write that is done (fresh memory for each large message costs more than the message itself).
+  let idle: Buffer | undefined;
   return {
     name: server ? 'client' : 'server',
-    frame: (spec) => frame(server ? { ...spec, mask: false } : spec),
+    frame: (specs) => encodeFrames(Array.isArray(specs) ? specs : [specs], server),
     send: (bytes) => conn.send(bytes),
+    async sendFrames(specs) {
+      const memory = idle;
+      idle = undefined;
+      const bytes = encodeFrames(specs, server, memory);
+      await conn.send(bytes);
+      idle = memory && memory.length >= bytes.length ? memory : bytes;
+    },
     sendChopped: (bytes, size, pauseMs, stop) => conn.sendChopped(bytes, size, pauseMs, stop),
     next: (ms) => conn.next(ms),
+    recycle: (data) => conn.deflate?.recycle(data),
     compress: conn.deflate ? (data, key) => conn.deflate!.compressNext(data, key) : undefined,
     get eof() {
       return conn.eof || conn.closed;
@@ -259,6 +273,7 @@ export async function play(c: AutobahnCase, peer: Peer, note: (text: string) => 
       const e = await peer.next(3_600_000);
       if (e.type === 'text' || e.type === 'binary') {
         if (!gotClose) record(['message', e.data, e.type === 'binary']);
+        peer.recycle(e.data);
       } else if (e.type === 'pong') {
         if (!gotClose) record(['pong', e.data]);
       } else if (e.type === 'close') {
@@ -323,18 +338,18 @@ export async function play(c: AutobahnCase, peer: Peer, note: (text: string) => 
         for (const spec of list) if (!gotClose && !eof) await peer.send(peer.frame(spec));
         return;
       }
-      const bytes = Buffer.concat(list.map((spec) => peer.frame(spec)));
-      if (chop === undefined) return peer.send(bytes);
+      if (chop === undefined) return peer.sendFrames(list);
+      const bytes = peer.frame(list);
       // Octet-wise chops reach the peer one by one, as Autobahn's do, not merged by a fast sender.
       await peer.sendChopped(bytes, chop, chop === 1 ? 1 : 0, () => eof);
     },
-    encode: (specs) => Buffer.concat((Array.isArray(specs) ? specs : [specs]).map((spec) => peer.frame(spec))),
+    encode: (specs) => peer.frame(specs),
     async write(bytes) {
       if (!gotClose && !eof) await peer.send(bytes);
     },
     async message(type, data, fragmentSize = 0, chop, key) {
       const opcode = type === 'text' ? OP.TEXT : OP.BINARY;
-      const payload = peer.compress ? await peer.compress(data, key) : data;
+      const payload = peer.compress ? peer.compress(data, key) : data;
       const rsv = peer.compress ? 4 : 0;
       if (!fragmentSize || payload.length <= fragmentSize) return script.send({ opcode, rsv, payload });
       const specs: FrameSpec[] = [];
