@@ -54,20 +54,21 @@ async function start(mode: Mode, options: Omit<ServerOptions, 'port' | 'server' 
   return { wss, port, errors, url: `http://127.0.0.1:${port}/` };
 }
 
-const BROKEN: Array<[string, () => unknown, RegExp]> = [
-  ['resolves to null', async () => null, /authenticate returned null/],
-  ['returns a number', () => 42, /authenticate returned 42/],
-  ['returns { status: "x" }', () => ({ status: 'x' }), /authenticate returned \{ status: 'x' \}/],
-  ['returns status 200', () => ({ status: 200 }), /400-599/],
+// The error's code: INVALID_HOOK_RESULT for a malformed result; the hook's own error has none.
+const BROKEN: Array<[string, () => unknown, RegExp, string | undefined]> = [
+  ['resolves to null', async () => null, /authenticate returned null/, 'INVALID_HOOK_RESULT'],
+  ['returns a number', () => 42, /authenticate returned 42/, 'INVALID_HOOK_RESULT'],
+  ['returns { status: "x" }', () => ({ status: 'x' }), /authenticate returned \{ status: 'x' \}/, 'INVALID_HOOK_RESULT'],
+  ['returns status 200', () => ({ status: 200 }), /400-599/, 'INVALID_HOOK_RESULT'],
   ['throws', () => {
     throw new Error('database down');
-  }, /database down/],
-  ['rejects', () => Promise.reject(new Error('token service down')), /token service down/],
-  ['rejects with undefined', () => Promise.reject(undefined), /^$/],
+  }, /database down/, undefined],
+  ['rejects', () => Promise.reject(new Error('token service down')), /token service down/, undefined],
+  ['rejects with undefined', () => Promise.reject(undefined), /^$/, undefined],
 ];
 
 describe.each(MODES)('%s: authenticate', (mode) => {
-  it.each(BROKEN)('that %s: 500, one handshakeError, no unhandled rejection', async (_name, authenticate, message) => {
+  it.each(BROKEN)('that %s: 500, one handshakeError, no unhandled rejection', async (_name, authenticate, message, code) => {
     const before = rejections.length;
     const { url, errors } = await start(mode, { authenticate: authenticate as ServerOptions['authenticate'], handshakeTimeout: 400 });
     expect((await httpGet(url)).status).toBe(500);
@@ -75,6 +76,7 @@ describe.each(MODES)('%s: authenticate', (mode) => {
     await delay(700);
     expect(errors).toHaveLength(1);
     expect(String((errors[0] as Error | undefined)?.message ?? '')).toMatch(message);
+    expect((errors[0] as { code?: string } | undefined)?.code).toBe(code);
     expect(rejections.length).toBe(before);
   });
 

@@ -98,6 +98,7 @@ describe("the 'headers' event", () => {
     expect(response.headers['set-cookie']).toBeUndefined();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(TypeError);
+    expect((errors[0] as Error & { code?: string }).code).toBe('INVALID_HEADER');
     expect(connections).toEqual([]);
   });
 
@@ -108,5 +109,6 @@ describe("the 'headers' event", () => {
     });
     expect((await httpGet(url.replace('ws:', 'http:'))).status).toBe(500);
     expect(errors.map((e) => e.message)).toEqual(["a 'headers' listener changed the handshake's own lines"]);
+    expect(errors.map((e) => (e as Error & { code?: string }).code)).toEqual(['INVALID_HEADER']);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * RFC 6455 §5.5.1 and §7.4: the Close frame body and its status codes.
  */
-import { ProtocolError } from './errors.js';
+import { ArgumentRangeError, ProtocolError } from './errors.js';
 import { isValidUtf8 } from './utf8.js';
 
 /** RFC 6455 §7.1.5: the code reported when a close frame had no status code. */
@@ -56,21 +56,21 @@ export function parseClosePayload(payload: Buffer): CloseBody {
 export function encodeClosePayload(code?: number, reason: string | Uint8Array = ''): Buffer {
   const reasonLength = typeof reason === 'string' ? Buffer.byteLength(reason) : reason.length;
   if (code === undefined || code === NO_STATUS_RECEIVED) {
-    if (reasonLength !== 0) throw new RangeError('a close reason needs a status code');
+    if (reasonLength !== 0) throw new ArgumentRangeError('INVALID_CLOSE', 'a close reason needs a status code');
     return Buffer.alloc(0);
   }
   if (!Number.isInteger(code) || !isValidCloseCode(code)) {
-    throw new RangeError(`close code ${code} may not be sent (RFC 6455 §7.4)`);
+    throw new ArgumentRangeError('INVALID_CLOSE', `close code ${code} may not be sent (RFC 6455 §7.4)`);
   }
   if (reasonLength > 123) {
-    throw new RangeError(`close reason is ${reasonLength} bytes; at most 123 fit (RFC 6455 §5.5)`);
+    throw new ArgumentRangeError('INVALID_CLOSE', `close reason is ${reasonLength} bytes; at most 123 fit (RFC 6455 §5.5)`);
   }
   const body = Buffer.allocUnsafe(2 + reasonLength);
   body.writeUInt16BE(code, 0);
   if (typeof reason === 'string') {
     body.write(reason, 2, 'utf8');
   } else {
-    if (!isValidUtf8(reason)) throw new RangeError('close reason is not valid UTF-8 (RFC 6455 §5.5.1)');
+    if (!isValidUtf8(reason)) throw new ArgumentRangeError('INVALID_CLOSE', 'close reason is not valid UTF-8 (RFC 6455 §5.5.1)');
     body.set(reason, 2);
   }
   return body;

@@ -20,7 +20,7 @@ import {
   parseClosePayload,
 } from './close.js';
 import type { PerMessageDeflate } from './deflate.js';
-import { ProtocolError } from './errors.js';
+import { ArgumentRangeError, ProtocolError } from './errors.js';
 import { EMPTY_BUFFER, type FrameDecoder, Opcode, RSV1, encodeFrame, encodeFrameHeader } from './frame.js';
 import { type MessageHandler, MessageAssembler, type MessageLimits } from './message.js';
 
@@ -371,7 +371,7 @@ export class Connection extends MessageAssembler implements MessageHandler {
   private writeControl(opcode: number, data: Buffer): void {
     if (this.aborted || this.state === 'CLOSED') throw new Error('cannot send: connection is CLOSED');
     // RFC 6455 §5.5: control frames carry at most 125 bytes.
-    if (data.length > 125) throw new RangeError('control frame payload is over 125 bytes');
+    if (data.length > 125) throw new ArgumentRangeError('CONTROL_PAYLOAD_TOO_LARGE', 'control frame payload is over 125 bytes');
     this.writeFrame(opcode, data, 0, true);
   }
 

@@ -15,7 +15,7 @@
  * the one message.ts applies to every message.
  */
 import { type ZlibOptions, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { ProtocolError } from './errors.js';
+import { ArgumentRangeError, ArgumentTypeError, OptionError, ProtocolError } from './errors.js';
 import { EMPTY_BUFFER } from './frame.js';
 import type { ExtensionOffer } from './extensions.js';
 import type { MessageInflater } from './message.js';
@@ -72,13 +72,13 @@ export const DEFLATE_DEFAULTS: Readonly<ResolvedDeflateOptions> = {
 
 function integerIn(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`perMessageDeflate.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new ArgumentRangeError('INVALID_OPTION', `perMessageDeflate.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
   }
   return value;
 }
 
 function flag(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new TypeError(`perMessageDeflate.${name} must be a boolean, got ${String(value)}`);
+  if (typeof value !== 'boolean') throw new ArgumentTypeError('INVALID_OPTION', `perMessageDeflate.${name} must be a boolean, got ${String(value)}`);
   return value;
 }
 
@@ -92,10 +92,10 @@ export function resolveDeflateOptions(options: boolean | DeflateOptions | undefi
   if (options === undefined || options === false) return undefined;
   if (options === true) return { ...DEFLATE_DEFAULTS };
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError('perMessageDeflate must be a boolean or an options object');
+    throw new ArgumentTypeError('INVALID_OPTION', 'perMessageDeflate must be a boolean or an options object');
   }
   const known = new Set(Object.keys(DEFLATE_DEFAULTS));
-  for (const key of Object.keys(options)) if (!known.has(key)) throw new TypeError(`unknown perMessageDeflate option "${key}"`);
+  for (const key of Object.keys(options)) if (!known.has(key)) throw new OptionError(`unknown perMessageDeflate option "${key}"`);
   const o = { ...DEFLATE_DEFAULTS, ...options };
   return {
     serverNoContextTakeover: flag('serverNoContextTakeover', o.serverNoContextTakeover),

@@ -122,3 +122,55 @@ export class HandshakeError extends Error {
     this.headRequest = headRequest;
   }
 }
+
+/**
+ * Misuse of the API: a bad option or call argument. Thrown synchronously to
+ * the caller, so nothing goes on the wire and there is no close code or HTTP
+ * status (no `closeCode`, no `status`). The checks of a hook's result
+ * (handleProtocols, authenticate, handleRequest, 'headers') throw inside the
+ * server, which answers 500 as for any failed hook and emits 'handshakeError'.
+ */
+export const UsageFailures = {
+  // An option value of the wrong type or out of range, or options that do not go together.
+  INVALID_OPTION: 'invalid option value',
+  // An option key we do not take, unknown or refused (always an OptionError).
+  UNKNOWN_OPTION: 'unknown or refused option',
+  // A call argument (or property value) of the wrong type or value.
+  INVALID_ARGUMENT: 'invalid argument',
+  // RFC 6455 §5.5.1, §7.4: a close code we may not send, or a reason that is not UTF-8 or too long.
+  INVALID_CLOSE: 'close code or reason that may not be sent',
+  // RFC 6455 §5.5: a ping or pong payload over 125 bytes.
+  CONTROL_PAYLOAD_TOO_LARGE: 'control frame payload over 125 bytes',
+  // RFC 9110 §5.1, §5.5: a response header that is not a token name with a field value.
+  INVALID_HEADER: 'invalid response header',
+  // A hook returned something it may not (e.g. a subprotocol the client did not offer).
+  INVALID_HOOK_RESULT: 'invalid hook result',
+  // A `ws` call form we do not support (onmessage and the like).
+  UNSUPPORTED: 'unsupported call form',
+} as const;
+
+export type UsageFailureCode = keyof typeof UsageFailures;
+
+/** A TypeError with a stable code (UsageFailures); `instanceof TypeError` holds. */
+export class ArgumentTypeError extends TypeError {
+  constructor(readonly code: UsageFailureCode, message: string) {
+    super(message);
+  }
+}
+
+/** A RangeError with a stable code (UsageFailures); `instanceof RangeError` holds. */
+export class ArgumentRangeError extends RangeError {
+  constructor(readonly code: UsageFailureCode, message: string) {
+    super(message);
+  }
+}
+
+/** An option key we do not take: a TypeError with code UNKNOWN_OPTION, naming the key. */
+export class OptionError extends ArgumentTypeError {
+  declare readonly code: 'UNKNOWN_OPTION';
+
+  constructor(message: string) {
+    super('UNKNOWN_OPTION', message);
+    this.name = 'OptionError';
+  }
+}

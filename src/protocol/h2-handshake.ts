@@ -6,7 +6,7 @@
  * Requests come as an HttpRequest whose `headers` hold the pseudo-header
  * fields (":method", ":protocol", ...) next to the regular ones.
  */
-import { HandshakeError } from './errors.js';
+import { ArgumentTypeError, HandshakeError } from './errors.js';
 import {
   type HttpRequest,
   KEY,
@@ -95,7 +95,7 @@ export function h2ResponseHeaders(status: number, headers: Readonly<Record<strin
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (lower.startsWith(':') || CONNECTION_SPECIFIC.has(lower)) continue;
-    if (!isToken(name) || typeof value !== 'string' || !isFieldValue(value)) throw new TypeError(`invalid response header ${JSON.stringify(name)}`);
+    if (!isToken(name) || typeof value !== 'string' || !isFieldValue(value)) throw new ArgumentTypeError('INVALID_HEADER', `invalid response header ${JSON.stringify(name)}`);
     fields[lower] = value;
   }
   return fields;

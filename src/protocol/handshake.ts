@@ -5,7 +5,7 @@
  */
 import * as crypto from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { type HandshakeFailureCode, HandshakeError } from './errors.js';
+import { ArgumentTypeError, type HandshakeFailureCode, HandshakeError } from './errors.js';
 import { type ExtensionOffer, parseExtensions } from './extensions.js';
 import { EMPTY_BUFFER } from './frame.js';
 import {
@@ -476,7 +476,7 @@ export function selectProtocol(
   const chosen = select(offered);
   if (chosen === false || chosen === null || chosen === undefined) return undefined;
   if (!offered.includes(chosen)) {
-    throw new TypeError(`subprotocol "${chosen}" was not offered by the client`);
+    throw new ArgumentTypeError('INVALID_HOOK_RESULT', `subprotocol "${chosen}" was not offered by the client`);
   }
   return chosen;
 }
@@ -490,7 +490,7 @@ const entries = (headers: ResponseHeaders) => (Array.isArray(headers) ? headers 
 function headerLines(headers: ResponseHeaders): string {
   let out = '';
   for (const [name, value] of entries(headers)) {
-    if (!isToken(name) || typeof value !== 'string' || !isFieldValue(value)) throw new TypeError(`invalid response header ${JSON.stringify(name)}`);
+    if (!isToken(name) || typeof value !== 'string' || !isFieldValue(value)) throw new ArgumentTypeError('INVALID_HEADER', `invalid response header ${JSON.stringify(name)}`);
     out += `${name}: ${value}\r\n`;
   }
   return out;

@@ -20,7 +20,7 @@ import {
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import { type Server as TlsServer, type TLSSocket, type TlsOptions, createServer as createTlsServer } from 'node:tls';
-import { type HttpRequest, errorText, h2Request, h2ResponseHeaders } from '../protocol/index.js';
+import { type HttpRequest, OptionError, errorText, h2Request, h2ResponseHeaders } from '../protocol/index.js';
 import { toIncomingMessage } from './request.js';
 import type { HttpResponse } from './server.js';
 
@@ -85,7 +85,7 @@ export function listenTls(
   accept: (socket: TLSSocket) => void,
 ): TlsServer {
   for (const key of ['ALPNProtocols', 'ALPNCallback']) {
-    if (key in tls) throw new TypeError(`tls.${key}: the server chooses ALPN itself (h2 with "http2", and http/1.1)`);
+    if (key in tls) throw new OptionError(`tls.${key}: the server chooses ALPN itself (h2 with "http2", and http/1.1)`);
   }
   return createTlsServer(
     { handshakeTimeout, noDelay: true, ...tls, ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1'] },

@@ -4,17 +4,18 @@
  * names `ws` uses that we do not, says what to use instead. A key given as
  * `undefined` means its default, never "no limit".
  */
-import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, DEFAULT_REQUEST_LIMITS, DEFLATE_DEFAULTS, type DeflateOptions } from '../protocol/index.js';
+import {
+  ArgumentRangeError,
+  ArgumentTypeError,
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_PAYLOAD,
+  DEFAULT_REQUEST_LIMITS,
+  DEFLATE_DEFAULTS,
+  type DeflateOptions,
+  OptionError,
+} from '../protocol/index.js';
 
-/** A TypeError with a stable code, thrown for an option we do not take. */
-export class OptionError extends TypeError {
-  readonly code = 'UNKNOWN_OPTION';
-
-  constructor(message: string) {
-    super(message);
-    this.name = 'OptionError';
-  }
-}
+export { OptionError };
 
 /**
  * Throw an OptionError for the first own key of `options` that is not in
@@ -28,7 +29,7 @@ export function checkOptions(
 ): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`${where}: options must be an object`);
+    throw new ArgumentTypeError('INVALID_OPTION', `${where}: options must be an object`);
   }
   for (const key of Object.keys(options)) {
     if (known.has(key)) continue;
@@ -110,9 +111,9 @@ export const WS_DEFLATE_OPTIONS: Readonly<Record<string, string>> = {
 /** A whole number from `min` to `max`; `undefined` gives `fallback`. */
 export function integerOption(where: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`${where} must be a number, got ${typeof value}`);
+  if (typeof value !== 'number') throw new ArgumentTypeError('INVALID_OPTION', `${where} must be a number, got ${typeof value}`);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${where} must be an integer from ${min} to ${max}, got ${value}`);
+    throw new ArgumentRangeError('INVALID_OPTION', `${where} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return value;
 }
@@ -121,7 +122,7 @@ export function integerOption(where: string, value: unknown, fallback: number, m
 export function typedOption(where: string, value: unknown, type: 'string' | 'boolean' | 'function' | 'object'): void {
   if (value === undefined) return;
   const article = type === 'object' ? 'an' : 'a';
-  if (typeof value !== type || value === null) throw new TypeError(`${where} must be ${article} ${type}, got ${value === null ? 'null' : typeof value}`);
+  if (typeof value !== type || value === null) throw new ArgumentTypeError('INVALID_OPTION', `${where} must be ${article} ${type}, got ${value === null ? 'null' : typeof value}`);
 }
 
 /**
@@ -130,7 +131,7 @@ export function typedOption(where: string, value: unknown, type: 'string' | 'boo
  */
 export function deflateOption(value: unknown): boolean | DeflateOptions | undefined {
   if (value === undefined || typeof value === 'boolean') return value;
-  if (value === null || typeof value !== 'object') throw new TypeError('perMessageDeflate must be a boolean or an options object');
+  if (value === null || typeof value !== 'object') throw new ArgumentTypeError('INVALID_OPTION', 'perMessageDeflate must be a boolean or an options object');
   checkOptions('perMessageDeflate', value, DEFLATE_OPTIONS, WS_DEFLATE_OPTIONS);
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as DeflateOptions;
 }

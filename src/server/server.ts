@@ -20,6 +20,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { inspect } from 'node:util';
 import {
+  ArgumentTypeError,
   type DeflateOptions,
   HandshakeError,
   type HttpRequest,
@@ -331,7 +332,7 @@ export class WebSocketServer extends EventEmitter {
     if (isTaken(socket)) {
       throw new Error('handleUpgrade() was called more than once with the same socket');
     }
-    if (typeof callback !== 'function') throw new TypeError('handleUpgrade: callback must be a function');
+    if (typeof callback !== 'function') throw new ArgumentTypeError('INVALID_ARGUMENT', 'handleUpgrade: callback must be a function');
     this.takeUpgrade(HandshakeRequest.fromNode(request, socket as Socket), socket as Socket, head, (ws) => callback(ws, request));
   }
 
@@ -634,7 +635,8 @@ export class WebSocketServer extends EventEmitter {
     } else if (isRefusal(result)) {
       this.refuseWithStatus(socket, request, result.status, result.body, result.headers);
     } else {
-      const error = new TypeError(
+      const error = new ArgumentTypeError(
+        'INVALID_HOOK_RESULT',
         `authenticate returned ${inspect(result, { depth: 1 })}; expected true, false, undefined or { status: 400-599, body?: string, headers?: object }`,
       );
       this.hookFailed(socket, error, request);
@@ -696,13 +698,13 @@ export class WebSocketServer extends EventEmitter {
     const base = buildAcceptResponse({ key, protocol, extensions }).toString('latin1').split('\r\n').slice(0, -2);
     const lines = [...base];
     this.emit('headers', lines, request.incoming);
-    if (!base.every((line, i) => lines[i] === line)) throw new TypeError("a 'headers' listener changed the handshake's own lines");
+    if (!base.every((line, i) => lines[i] === line)) throw new ArgumentTypeError('INVALID_HEADER', "a 'headers' listener changed the handshake's own lines");
     const extra: Array<[string, string]> = [];
     for (const line of lines.slice(base.length)) {
       const colon = typeof line === 'string' ? line.indexOf(':') : -1;
-      if (colon <= 0) throw new TypeError(`'headers': ${JSON.stringify(line)} is not a "Name: value" line`);
+      if (colon <= 0) throw new ArgumentTypeError('INVALID_HEADER', `'headers': ${JSON.stringify(line)} is not a "Name: value" line`);
       const name = line.slice(0, colon);
-      if (HANDSHAKE_FIELDS.has(name.toLowerCase())) throw new TypeError(`'headers': ${name} is set by the handshake itself`);
+      if (HANDSHAKE_FIELDS.has(name.toLowerCase())) throw new ArgumentTypeError('INVALID_HEADER', `'headers': ${name} is set by the handshake itself`);
       extra.push([name, trimOws(line, colon + 1)]);
     }
     return buildAcceptResponse({ key, protocol, extensions, headers: extra });
@@ -791,11 +793,11 @@ export class WebSocketServer extends EventEmitter {
 /** Check every option (names, types, ranges) and fill in the defaults. */
 function resolveSettings(options: ServerOptions, callback: unknown): Settings {
   checkOptions('WebSocketServer', options, SERVER_OPTIONS, WS_SERVER_OPTIONS);
-  if (options === undefined) throw new TypeError('WebSocketServer: an options object is required');
+  if (options === undefined) throw new ArgumentTypeError('INVALID_OPTION', 'WebSocketServer: an options object is required');
   const o = options as Record<string, unknown>;
   const modes = [o.port !== undefined, o.server !== undefined, o.noServer === true];
   if (modes.filter(Boolean).length !== 1) {
-    throw new TypeError('exactly one of "port", "server" or "noServer" must be given');
+    throw new ArgumentTypeError('INVALID_OPTION', 'exactly one of "port", "server" or "noServer" must be given');
   }
   integerOption('port', o.port, 0, 0, 65_535);
   integerOption('backlog', o.backlog, 0, 0);
@@ -807,22 +809,22 @@ function resolveSettings(options: ServerOptions, callback: unknown): Settings {
   typedOption('http2', o.http2, 'boolean');
   for (const hook of ['handleProtocols', 'authenticate', 'handleRequest']) typedOption(hook, o[hook], 'function');
   if (o.path !== undefined && (typeof o.path !== 'string' || !o.path.startsWith('/'))) {
-    throw new TypeError(`path must be a string starting with "/", got ${JSON.stringify(o.path)}`);
+    throw new ArgumentTypeError('INVALID_OPTION', `path must be a string starting with "/", got ${JSON.stringify(o.path)}`);
   }
   if (o.origins !== undefined && (!Array.isArray(o.origins) || !o.origins.every((x) => typeof x === 'string'))) {
-    throw new TypeError('origins must be an array of strings');
+    throw new ArgumentTypeError('INVALID_OPTION', 'origins must be an array of strings');
   }
   if (o.port === undefined) {
     const standalone = Object.keys(STANDALONE_ONLY).find((key) => o[key] !== undefined);
-    if (standalone) throw new TypeError(`${standalone} applies to the standalone server (port) only: ${STANDALONE_ONLY[standalone]}`);
-    if (callback !== undefined) throw new TypeError('the callback is a \'listening\' listener: only the standalone server (port) listens');
+    if (standalone) throw new ArgumentTypeError('INVALID_OPTION', `${standalone} applies to the standalone server (port) only: ${STANDALONE_ONLY[standalone]}`);
+    if (callback !== undefined) throw new ArgumentTypeError('INVALID_ARGUMENT', 'the callback is a \'listening\' listener: only the standalone server (port) listens');
   }
-  if (callback !== undefined && typeof callback !== 'function') throw new TypeError('callback must be a function');
+  if (callback !== undefined && typeof callback !== 'function') throw new ArgumentTypeError('INVALID_ARGUMENT', 'callback must be a function');
   let heartbeat: Settings['heartbeat'] = DEFAULTS.heartbeat;
   if (o.heartbeat === false) heartbeat = false;
   else if (o.heartbeat !== undefined) {
     if (o.heartbeat === true || o.heartbeat === null || typeof o.heartbeat !== 'object') {
-      throw new TypeError('heartbeat must be false or { interval, timeout }');
+      throw new ArgumentTypeError('INVALID_OPTION', 'heartbeat must be false or { interval, timeout }');
     }
     checkOptions('heartbeat', o.heartbeat, HEARTBEAT_OPTIONS);
     const { interval, timeout } = o.heartbeat as HeartbeatOptions;

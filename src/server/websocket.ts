@@ -21,6 +21,8 @@ import { type Http2Stream, constants as h2 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
+  ArgumentRangeError,
+  ArgumentTypeError,
   Connection,
   type ConnectionHandler,
   EMPTY_BUFFER,
@@ -130,7 +132,7 @@ function toBuffer(data: Sendable): Buffer {
 }
 
 function noMask(method: string): TypeError {
-  return new TypeError(`WebSocket.${method}: a server does not mask its frames (RFC 6455 §5.1); leave "mask" unset or false`);
+  return new ArgumentTypeError('INVALID_ARGUMENT', `WebSocket.${method}: a server does not mask its frames (RFC 6455 §5.1); leave "mask" unset or false`);
 }
 
 let linkOf: (ws: WebSocket) => Link;
@@ -221,7 +223,7 @@ export class WebSocket extends EventEmitter {
 
   set binaryType(type: BinaryType) {
     if (!BINARY_TYPES.includes(type)) {
-      throw new TypeError(`WebSocket.binaryType must be "nodebuffer", "arraybuffer" or "fragments", got ${String(type)}`);
+      throw new ArgumentTypeError('INVALID_ARGUMENT', `WebSocket.binaryType must be "nodebuffer", "arraybuffer" or "fragments", got ${String(type)}`);
     }
     this.#link.binaryType = type;
   }
@@ -252,7 +254,7 @@ export class WebSocket extends EventEmitter {
       // RFC 6455 §5.4: a continuation frame carries the type of the message's first frame.
       whole = false;
       if (typeof options === 'object' && options.binary !== undefined && binary !== (link.sending === BINARY)) {
-        throw new TypeError('WebSocket.send: "binary" differs from the fragmented message being sent');
+        throw new ArgumentTypeError('INVALID_ARGUMENT', 'WebSocket.send: "binary" differs from the fragmented message being sent');
       }
     }
     link.sending = fin ? 0 : link.sending || (binary ? BINARY : TEXT);
@@ -289,7 +291,7 @@ export class WebSocket extends EventEmitter {
    */
   close(code?: number, reason?: string | Buffer): void {
     if (reason !== undefined && typeof reason !== 'string' && !(reason instanceof Uint8Array)) {
-      throw new TypeError('WebSocket.close: the reason must be a string or a Buffer');
+      throw new ArgumentTypeError('INVALID_ARGUMENT', 'WebSocket.close: the reason must be a string or a Buffer');
     }
     const link = this.#link;
     const open = link.connection.state === 'OPEN';
@@ -324,7 +326,7 @@ for (const [name, instead] of [
   Object.defineProperty(WebSocket.prototype, name, {
     get: () => undefined,
     set: () => {
-      throw new TypeError(`WebSocket.${name} is not supported; use ${instead}`);
+      throw new ArgumentTypeError('UNSUPPORTED', `WebSocket.${name} is not supported; use ${instead}`);
     },
   });
 }
@@ -585,7 +587,7 @@ class Link extends Sender implements ConnectionHandler {
     const payload = data === undefined ? EMPTY_BUFFER : toBuffer(data);
     // RFC 6455 §5.5.2: also after our Close, until the peer's.
     if (this.transportClosed || this.connection.state === 'CLOSED') {
-      if (payload.length > 125) throw new RangeError('control frame payload is over 125 bytes');
+      if (payload.length > 125) throw new ArgumentRangeError('CONTROL_PAYLOAD_TOO_LARGE', 'control frame payload is over 125 bytes');
       if (callback) process.nextTick(callback, new WebSocketError('NOT_OPEN'));
       return;
     }
