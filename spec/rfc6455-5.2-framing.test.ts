@@ -309,8 +309,10 @@ describe('ProtocolError', () => {
   });
 
   it('a decoder needs a sink, an assembler a handler (only the subclasses that are their own may leave it out)', () => {
-    expect(() => new FrameDecoder(undefined)).toThrow(new TypeError('FrameDecoder: a sink is required'));
-    expect(() => new MessageAssembler(undefined)).toThrow(new TypeError('MessageAssembler: a handler is required'));
+    expect(() => new FrameDecoder(undefined)).toThrow(TypeError);
+    expect(() => new FrameDecoder(undefined)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'FrameDecoder: a sink is required' }));
+    expect(() => new MessageAssembler(undefined)).toThrow(TypeError);
+    expect(() => new MessageAssembler(undefined)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'MessageAssembler: a handler is required' }));
   });
 
   it('allowedRsv keeps only the three RSV bits', () => {

@@ -2,7 +2,7 @@
  * RFC 6455 §5.2: the base framing protocol. An incremental decoder that
  * enforces the frame-level rules, and an encoder for server frames.
  */
-import { ProtocolError } from './errors.js';
+import { ArgumentTypeError, ProtocolError } from './errors.js';
 import { applyMask, applyMaskWord, maskWord } from './mask.js';
 
 export const Opcode = {
@@ -86,7 +86,7 @@ export class FrameDecoder implements FrameSink {
   constructor(sink: FrameSink | undefined, expectMasked = true) {
     this.modes = expectMasked ? EXPECT_MASKED : 0;
     if (sink) this.sink = sink;
-    else if (new.target === FrameDecoder) throw new TypeError('FrameDecoder: a sink is required');
+    else if (new.target === FrameDecoder) throw new ArgumentTypeError('INVALID_ARGUMENT', 'FrameDecoder: a sink is required');
   }
 
   /** RSV bits an extension has given meaning to (RFC 6455 §5.2, §9). */

@@ -6,7 +6,7 @@
  * of RSV1 (§6) and hands compressed messages to the inflater; what comes out
  * goes through the same size cap and UTF-8 check as bytes off the wire.
  */
-import { ProtocolError } from './errors.js';
+import { ArgumentTypeError, ProtocolError } from './errors.js';
 import { EMPTY_BUFFER, FrameDecoder, type FrameSink, Opcode, RSV1, isControlOpcode } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
@@ -174,7 +174,7 @@ export class MessageAssembler extends FrameDecoder implements FrameSink, Message
   ) {
     super(undefined, expectMasked);
     if (handler) this.messageHandler = handler;
-    else if (new.target === MessageAssembler) throw new TypeError('MessageAssembler: a handler is required');
+    else if (new.target === MessageAssembler) throw new ArgumentTypeError('INVALID_ARGUMENT', 'MessageAssembler: a handler is required');
     this.maxPayload = limits.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.maxFragments = limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
   }
