@@ -6,6 +6,7 @@ export {
   HandshakeFailures,
   ArgumentTypeError,
   ArgumentRangeError,
+  StateError,
   UsageFailures,
   type UsageFailureCode,
   encodeMessage,

@@ -16,7 +16,8 @@ import {
   resolveDeflateOptions,
   selectProtocol,
 } from '../../src/protocol/index.js';
-import { ArgumentRangeError, ArgumentTypeError, OptionError, WebSocket, WebSocketServer } from '../../src/index.js';
+import { ArgumentRangeError, ArgumentTypeError, OptionError, StateError, WebSocket, WebSocketServer } from '../../src/index.js';
+import { openConnection } from '../helpers.js';
 
 const pairs: Array<ReturnType<typeof duplexPair>> = [];
 afterEach(() => {
@@ -90,8 +91,28 @@ describe('errors thrown to the caller', () => {
     expect(error).not.toHaveProperty('status');
   });
 
+  const stateCases: Array<[string, () => unknown, string]> = [
+    ['sendFrame inside a fragmented send', () => {
+      const { ws } = socket();
+      ws.send('a', { fin: false });
+      ws.sendFrame(Buffer.from([0x81, 0x00]));
+    }, 'WebSocket.sendFrame: a fragmented message is being sent; end it with fin: true first'],
+    ['the core: a send after its close', () => {
+      const { connection } = openConnection();
+      connection.close(1000);
+      connection.send(Buffer.from('late'), false);
+    }, 'cannot send: connection is CLOSING'],
+  ];
+
+  it.each(stateCases)('%s: an Error with code INVALID_STATE', (_, call, message) => {
+    const error = thrown(call) as Error & { code: string };
+    expect(error).toBeInstanceOf(StateError);
+    expect(error.code).toBe('INVALID_STATE');
+    expect(error.message).toBe(message);
+  });
+
   it("covers every code of UsageFailures (the server hooks' checks: authenticate.test.ts, ws-forms.test.ts)", () => {
-    expect(new Set(cases.map((c) => c[3]))).toEqual(new Set(Object.keys(UsageFailures)));
+    expect(new Set([...cases.map((c) => c[3]), 'INVALID_STATE'])).toEqual(new Set(Object.keys(UsageFailures)));
   });
 
   it('keeps the names users see: TypeError, RangeError, and OptionError for UNKNOWN_OPTION', () => {
@@ -114,16 +135,17 @@ describe('source guard', () => {
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
 
-  it('src/protocol and src/server throw no TypeError or RangeError without a code', () => {
+  it('src/protocol and src/server throw no Error, TypeError or RangeError without a code', () => {
     const bare = ['src/protocol', 'src/server']
       .flatMap(files)
       .flatMap((file) => readFileSync(file, 'utf8').split('\n').map((line, i) => [`${file}:${i + 1}`, line] as const))
-      .filter(([, line]) => /\bnew (?:TypeError|RangeError)\s*\(/.test(line))
+      .filter(([, line]) => /\bnew (?:Error|TypeError|RangeError)\s*\(/.test(line) && !/\bcode: '/.test(line))
       .map(([where]) => where);
     expect(bare).toEqual([]);
   });
 
   it('the guard finds a bare one', () => {
-    expect(/\bnew (?:TypeError|RangeError)\s*\(/.test("throw new TypeError('x')")).toBe(true);
+    expect(/\bnew (?:Error|TypeError|RangeError)\s*\(/.test("throw new TypeError('x')")).toBe(true);
+    expect(/\bnew (?:Error|TypeError|RangeError)\s*\(/.test("throw new Error('x')")).toBe(true);
   });
 });

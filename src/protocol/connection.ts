@@ -20,7 +20,7 @@ import {
   parseClosePayload,
 } from './close.js';
 import type { PerMessageDeflate } from './deflate.js';
-import { ArgumentRangeError, ProtocolError } from './errors.js';
+import { ArgumentRangeError, ProtocolError, StateError } from './errors.js';
 import { EMPTY_BUFFER, type FrameDecoder, Opcode, RSV1, encodeFrame, encodeFrameHeader } from './frame.js';
 import { type MessageHandler, MessageAssembler, type MessageLimits } from './message.js';
 
@@ -222,7 +222,7 @@ export class Connection extends MessageAssembler implements MessageHandler {
    * out with RSV1 (RFC 7692 §7.2.1).
    */
   sendCompressed(payload: Buffer, isBinary: boolean): void {
-    if (!this.deflate) throw new Error('cannot send a compressed message: permessage-deflate is not negotiated');
+    if (!this.deflate) throw new StateError('cannot send a compressed message: permessage-deflate is not negotiated');
     this.assertWhole();
     this.writeFrame(isBinary ? Opcode.BINARY : Opcode.TEXT, payload, RSV1, true);
   }
@@ -369,7 +369,7 @@ export class Connection extends MessageAssembler implements MessageHandler {
   }
 
   private writeControl(opcode: number, data: Buffer): void {
-    if (this.aborted || this.state === 'CLOSED') throw new Error('cannot send: connection is CLOSED');
+    if (this.aborted || this.state === 'CLOSED') throw new StateError('cannot send: connection is CLOSED');
     // RFC 6455 §5.5: control frames carry at most 125 bytes.
     if (data.length > 125) throw new ArgumentRangeError('CONTROL_PAYLOAD_TOO_LARGE', 'control frame payload is over 125 bytes');
     this.writeFrame(opcode, data, 0, true);
@@ -386,20 +386,20 @@ export class Connection extends MessageAssembler implements MessageHandler {
 
   private assertOpen(): void {
     // RFC 6455 §5.5.1: no data frames after a close frame was sent.
-    if (this.state !== 'OPEN') throw new Error(`cannot send: connection is ${this.state}`);
+    if (this.state !== 'OPEN') throw new StateError(`cannot send: connection is ${this.state}`);
   }
 
   /** OPEN, or a reserved message is being sent. */
   private assertSendable(): void {
     if (this.aborted || (this.state !== 'OPEN' && this.reserved === 0)) {
-      throw new Error(`cannot send: connection is ${this.state}`);
+      throw new StateError(`cannot send: connection is ${this.state}`);
     }
   }
 
   /** A whole message may start: none is being sent in fragments (RFC 6455 §5.4). */
   private assertWhole(): void {
     this.assertSendable();
-    if (this.outgoing !== 0) throw new Error('cannot send: a fragmented message is not finished');
+    if (this.outgoing !== 0) throw new StateError('cannot send: a fragmented message is not finished');
   }
 }
 

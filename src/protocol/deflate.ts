@@ -19,7 +19,7 @@ import { ArgumentRangeError, ArgumentTypeError, OptionError, ProtocolError } fro
 import { EMPTY_BUFFER } from './frame.js';
 import type { ExtensionOffer } from './extensions.js';
 import type { MessageInflater } from './message.js';
-import { Output, Run, ZlibStream, zlibStreamsWork } from './zlib-stream.js';
+import { Output, Run, ZlibStream, zlibFailure, zlibStreamsWork } from './zlib-stream.js';
 
 export const PERMESSAGE_DEFLATE = 'permessage-deflate';
 
@@ -529,14 +529,14 @@ export class PerMessageDeflate implements MessageInflater {
 
   private openInflater(): ZlibStream {
     const stream = ZlibStream.inflater(this.params.clientMaxWindowBits, this.inflated?.contents);
-    if (!stream) throw new Error('zlib streams stopped working');
+    if (!stream) throw zlibFailure('zlib streams stopped working');
     this.opened();
     return (this.inflater = stream);
   }
 
   private openDeflater(): ZlibStream {
     const stream = ZlibStream.deflater(this.params.serverMaxWindowBits, this.memLevel, this.level, this.compressed?.contents);
-    if (!stream) throw new Error('zlib streams stopped working');
+    if (!stream) throw zlibFailure('zlib streams stopped working');
     this.opened();
     return (this.deflater = stream);
   }

@@ -147,6 +147,10 @@ export const UsageFailures = {
   INVALID_HOOK_RESULT: 'invalid hook result',
   // A `ws` call form we do not support (onmessage and the like).
   UNSUPPORTED: 'unsupported call form',
+  // A call the connection's state does not allow: a send once closing (RFC 6455 §5.5.1), a whole
+  // message or frame inside a fragmented one (§5.4), a compressed send without permessage-deflate,
+  // a second handleUpgrade on one socket.
+  INVALID_STATE: 'call not allowed in the current state',
 } as const;
 
 export type UsageFailureCode = keyof typeof UsageFailures;
@@ -163,6 +167,11 @@ export class ArgumentRangeError extends RangeError {
   constructor(readonly code: UsageFailureCode, message: string) {
     super(message);
   }
+}
+
+/** An Error with a stable code (UsageFailures) for a call the state does not allow. */
+export class StateError extends Error {
+  readonly code = 'INVALID_STATE';
 }
 
 /** An option key we do not take: a TypeError with code UNKNOWN_OPTION, naming the key. */

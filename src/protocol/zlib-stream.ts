@@ -112,9 +112,14 @@ export class Output {
 
 function noop(): void {}
 
+/** A zlib failure with node:zlib's code for it (Z_STREAM_ERROR). */
+export function zlibFailure(message: string): Error {
+  return Object.assign(new Error(message), { code: 'Z_STREAM_ERROR' });
+}
+
 /** A zlib error as thrown by node:zlib (it carries a Z_* `code`). */
 function engineError(engine: Engine): Error {
-  return engine.errored ?? Object.assign(new Error('zlib stream failed'), { code: 'Z_STREAM_ERROR' });
+  return engine.errored ?? zlibFailure('zlib stream failed');
 }
 
 export class ZlibStream {

@@ -21,6 +21,7 @@ import type { TLSSocket } from 'node:tls';
 import { inspect } from 'node:util';
 import {
   ArgumentTypeError,
+  StateError,
   type DeflateOptions,
   HandshakeError,
   type HttpRequest,
@@ -330,7 +331,7 @@ export class WebSocketServer extends EventEmitter {
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback): void {
     if (isTaken(socket)) {
-      throw new Error('handleUpgrade() was called more than once with the same socket');
+      throw new StateError('handleUpgrade() was called more than once with the same socket');
     }
     if (typeof callback !== 'function') throw new ArgumentTypeError('INVALID_ARGUMENT', 'handleUpgrade: callback must be a function');
     this.takeUpgrade(HandshakeRequest.fromNode(request, socket as Socket), socket as Socket, head, (ws) => callback(ws, request));

@@ -23,6 +23,7 @@ import type { Duplex } from 'node:stream';
 import {
   ArgumentRangeError,
   ArgumentTypeError,
+  StateError,
   Connection,
   type ConnectionHandler,
   EMPTY_BUFFER,
@@ -266,7 +267,7 @@ export class WebSocket extends EventEmitter {
   sendFrame(frame: Buffer, callback?: SendCallback): boolean {
     const link = this.#link;
     if (!link.writable(callback)) return false;
-    if (link.sending !== 0) throw new Error('WebSocket.sendFrame: a fragmented message is being sent; end it with fin: true first');
+    if (link.sending !== 0) throw new StateError('WebSocket.sendFrame: a fragmented message is being sent; end it with fin: true first');
     link.frame(frame, callback);
     return link.afterWrite();
   }
