@@ -112,7 +112,7 @@ describe('errors thrown to the caller', () => {
   });
 
   it("covers every code of UsageFailures (the server hooks' checks: authenticate.test.ts, ws-forms.test.ts)", () => {
-    expect(new Set([...cases.map((c) => c[3]), 'INVALID_STATE'])).toEqual(new Set(Object.keys(UsageFailures)));
+    expect(new Set([...cases.map((c) => c[3]), ...stateCases.map(() => 'INVALID_STATE')])).toEqual(new Set(Object.keys(UsageFailures)));
   });
 
   it('keeps the names users see: TypeError, RangeError, and OptionError for UNKNOWN_OPTION', () => {
