@@ -29,7 +29,8 @@ Options:
       --deflate-threshold <n>       send messages under n bytes uncompressed (default 1k; 0: compress all)
       --deflate-window-bits <n>     LZ77 window both ways, 9-15 (default 15; smaller: less memory)
       --deflate-mem-level <n>       zlib memLevel for compressing, 1-9 (default 8)
-      --deflate-level <n>           zlib level for compressing, 0-9 (default 1, the fastest; 9: smallest output)
+      --deflate-level <n>           zlib level for compressing, 0-9 (default 1: least CPU per byte on large
+                                    messages; 3 suits feeds of small messages; 9: smallest output)
       --deflate-no-context-takeover compress each message on its own, both ways (least memory)
       --tls-cert <file>   serve wss:// and the page over https:// with this PEM certificate (chain)...
       --tls-key <file>    ...and this PEM private key; WebSockets over HTTP/2 (RFC 8441) too, by ALPN

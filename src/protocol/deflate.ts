@@ -40,7 +40,8 @@ export interface DeflateOptions {
   /** zlib memLevel for compressing, 1-9. Default 8. */
   memLevel?: number;
   /**
-   * zlib compression level, 0-9: 1 is the fastest, 9 the smallest output.
+   * zlib compression level, 0-9: 1 costs the least CPU per byte on large
+   * messages, 9 gives the smallest output (docs/deflate.md#compression-level).
    * Default 1 (zlib's own default is 6): what a client makes the server
    * spend per byte it has it send (docs/deflate.md). 0 sends every message
    * uncompressed, still inflating the client's.
