@@ -74,6 +74,11 @@ const ABORTED = 0x20;
 
 const CLOSED_ABNORMALLY: CloseBody = Object.freeze({ code: ABNORMAL_CLOSURE, reason: '' });
 
+/** RFC 6455 §5.5: a ping or pong we are asked to send carries at most 125 bytes. */
+export function checkControlPayload(data: Uint8Array): void {
+  if (data.length > 125) throw new ArgumentRangeError('CONTROL_PAYLOAD_TOO_LARGE', 'control frame payload is over 125 bytes');
+}
+
 /**
  * Its base classes are the message assembler and the frame decoder that feed
  * it (message.ts, frame.ts): one object per connection, not three.
@@ -370,8 +375,7 @@ export class Connection extends MessageAssembler implements MessageHandler {
 
   private writeControl(opcode: number, data: Buffer): void {
     if (this.aborted || this.state === 'CLOSED') throw new StateError('cannot send: connection is CLOSED');
-    // RFC 6455 §5.5: control frames carry at most 125 bytes.
-    if (data.length > 125) throw new ArgumentRangeError('CONTROL_PAYLOAD_TOO_LARGE', 'control frame payload is over 125 bytes');
+    checkControlPayload(data);
     this.writeFrame(opcode, data, 0, true);
   }
 

@@ -6,7 +6,7 @@
  * Requests come as an HttpRequest whose `headers` hold the pseudo-header
  * fields (":method", ":protocol", ...) next to the regular ones.
  */
-import { ArgumentTypeError, HandshakeError } from './errors.js';
+import { HandshakeError } from './errors.js';
 import {
   type HttpRequest,
   KEY,
@@ -18,7 +18,7 @@ import {
   single,
   validateWebSocketFields,
 } from './handshake.js';
-import { isFieldValue, isTargetText, isToken, isValidHost, parseTarget } from './http.js';
+import { checkResponseField, isTargetText, isValidHost, parseTarget } from './http.js';
 
 /** RFC 8441 §3: the SETTINGS parameter a server sends to allow extended CONNECT. */
 export const SETTINGS_ENABLE_CONNECT_PROTOCOL = 0x8;
@@ -95,7 +95,7 @@ export function h2ResponseHeaders(status: number, headers: Readonly<Record<strin
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (lower.startsWith(':') || CONNECTION_SPECIFIC.has(lower)) continue;
-    if (!isToken(name) || typeof value !== 'string' || !isFieldValue(value)) throw new ArgumentTypeError('INVALID_HEADER', `invalid response header ${JSON.stringify(name)}`);
+    checkResponseField(name, value);
     fields[lower] = value;
   }
   return fields;

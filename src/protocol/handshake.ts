@@ -9,6 +9,7 @@ import { ArgumentTypeError, type HandshakeFailureCode, HandshakeError } from './
 import { type ExtensionOffer, parseExtensions } from './extensions.js';
 import { EMPTY_BUFFER } from './frame.js';
 import {
+  checkResponseField,
   type RequestLine,
   isDigits,
   isFieldValue,
@@ -486,11 +487,10 @@ export type ResponseHeaders = Readonly<Record<string, string>> | ReadonlyArray<r
 
 const entries = (headers: ResponseHeaders) => (Array.isArray(headers) ? headers : Object.entries(headers));
 
-// RFC 9110 §5.1 and §5.5: a token name and a value of field-value characters (no CR or LF).
 function headerLines(headers: ResponseHeaders): string {
   let out = '';
   for (const [name, value] of entries(headers)) {
-    if (!isToken(name) || typeof value !== 'string' || !isFieldValue(value)) throw new ArgumentTypeError('INVALID_HEADER', `invalid response header ${JSON.stringify(name)}`);
+    checkResponseField(name, value);
     out += `${name}: ${value}\r\n`;
   }
   return out;

@@ -4,6 +4,7 @@
  * expression, so its time is linear in its input (docs/security.md).
  */
 import { isIPv6 } from 'node:net';
+import { ArgumentTypeError } from './errors.js';
 
 // RFC 9110 §5.6.2: tchar.
 const TCHAR = new Uint8Array(128);
@@ -46,6 +47,13 @@ export function isFieldValue(s: string): boolean {
     if (c !== 0x09 && (c < 0x20 || c === 0x7f || c > 0xff)) return false;
   }
   return true;
+}
+
+/** RFC 9110 §5.1, §5.5: a header field the caller gives us to send needs a token name and a field value (no CR or LF). */
+export function checkResponseField(name: string, value: unknown): void {
+  if (!isToken(name) || typeof value !== 'string' || !isFieldValue(value)) {
+    throw new ArgumentTypeError('INVALID_HEADER', `invalid response header ${JSON.stringify(name)}`);
+  }
 }
 
 function isDigit(code: number): boolean {

@@ -21,15 +21,15 @@ import { type Http2Stream, constants as h2 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
-  ArgumentRangeError,
   ArgumentTypeError,
-  StateError,
   Connection,
   type ConnectionHandler,
   EMPTY_BUFFER,
   type MessageLimits,
   type PerMessageDeflate,
   type ProtocolError,
+  StateError,
+  checkControlPayload,
 } from '../protocol/index.js';
 import { Deadlines } from './deadlines.js';
 import { WebSocketError } from './errors.js';
@@ -588,7 +588,7 @@ class Link extends Sender implements ConnectionHandler {
     const payload = data === undefined ? EMPTY_BUFFER : toBuffer(data);
     // RFC 6455 §5.5.2: also after our Close, until the peer's.
     if (this.transportClosed || this.connection.state === 'CLOSED') {
-      if (payload.length > 125) throw new ArgumentRangeError('CONTROL_PAYLOAD_TOO_LARGE', 'control frame payload is over 125 bytes');
+      checkControlPayload(payload);
       if (callback) process.nextTick(callback, new WebSocketError('NOT_OPEN'));
       return;
     }
