@@ -132,6 +132,7 @@ describe('errors thrown to the caller', () => {
 });
 
 describe('source guard', () => {
+  const BARE = /\bnew (?:Error|TypeError|RangeError)\s*\(/;
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
 
@@ -139,13 +140,14 @@ describe('source guard', () => {
     const bare = ['src/protocol', 'src/server']
       .flatMap(files)
       .flatMap((file) => readFileSync(file, 'utf8').split('\n').map((line, i) => [`${file}:${i + 1}`, line] as const))
-      .filter(([, line]) => /\bnew (?:Error|TypeError|RangeError)\s*\(/.test(line) && !/\bcode: '/.test(line))
+      .filter(([, line]) => BARE.test(line) && !/\bcode: '/.test(line))
       .map(([where]) => where);
     expect(bare).toEqual([]);
   });
 
   it('the guard finds a bare one', () => {
-    expect(/\bnew (?:Error|TypeError|RangeError)\s*\(/.test("throw new TypeError('x')")).toBe(true);
-    expect(/\bnew (?:Error|TypeError|RangeError)\s*\(/.test("throw new Error('x')")).toBe(true);
+    expect(BARE.test("throw new TypeError('x')")).toBe(true);
+    expect(BARE.test("throw new Error('x')")).toBe(true);
+    expect(BARE.test("throw new ArgumentTypeError('INVALID_ARGUMENT', 'x')")).toBe(false);
   });
 });

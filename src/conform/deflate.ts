@@ -228,11 +228,6 @@ export class ClientDeflate {
     this.compressor?.close();
     this.inflater?.close();
   }
-
-  /** Inflate with no window, as a message compressed on its own must (server_no_context_takeover). */
-  inflateAlone(payload: Buffer, windowBits = this.agreement.serverMaxWindowBits): Buffer {
-    return inflateRawSync(Buffer.concat([payload, TAIL]), { windowBits, finishFlush: constants.Z_SYNC_FLUSH });
-  }
 }
 
 /**

@@ -358,14 +358,14 @@ export class PerMessageDeflate implements MessageInflater {
 
   constructor(
     params: DeflateParams,
-    options: Pick<ResolvedDeflateOptions, 'memLevel' | 'threshold'> & Partial<Pick<ResolvedDeflateOptions, 'level'>> = DEFLATE_DEFAULTS,
+    options: Partial<Pick<ResolvedDeflateOptions, 'memLevel' | 'level' | 'threshold'>> = {},
     engine: DeflateEngineOptions = {},
   ) {
     this.params = params;
-    this.memLevel = options.memLevel;
+    this.memLevel = options.memLevel ?? DEFLATE_DEFAULTS.memLevel;
     this.level = options.level ?? DEFLATE_DEFAULTS.level;
     // zlib's level 0 makes stored blocks, never shorter than the message: every message goes uncompressed (§6).
-    this.threshold = this.level === 0 ? Number.POSITIVE_INFINITY : options.threshold;
+    this.threshold = this.level === 0 ? Number.POSITIVE_INFINITY : (options.threshold ?? DEFLATE_DEFAULTS.threshold);
     this.streams = engine.streams ?? zlibStreamsWork();
     this.onEngine = engine.onEngine;
     this.inflated = params.clientNoContextTakeover ? undefined : new SlidingWindow(2 ** params.clientMaxWindowBits);
